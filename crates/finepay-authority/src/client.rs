@@ -1,0 +1,376 @@
+//! The `Authority` adapter and its HTTP client.
+//!
+//! **Architecture Invariant:** the platform reaches a traffic authority only through [`Authority`];
+//! it never reads the sandbox's tables. A real deployment points [`HttpAuthority`] at a real
+//! endpoint; tests point it at the sandbox over real HTTP, so timeouts and 503s are exercised for real.
+
+use crate::protocol::{
+    sign, DecisionRecord, ErrorEnvelope, EventPage, HandlingRefusal, HandlingRequest,
+    LicencePoints, LicencePointsRequest, NoticeAnswer, NoticeList, NoticeResult, PaymentNotice,
+    VehicleCheck, VehicleCheckRequest, ViolationList, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+
+/// One city's traffic authority, as the platform sees it.
+#[async_trait]
+pub trait Authority: Send + Sync + 'static {
+    /// Fetch a penalty decision with its charges as of the authority's today.
+    async fn lookup_decision(&self, number: &str) -> Result<DecisionRecord, AuthorityError>;
+
+    /// Tell the authority a decision was paid. Safe to repeat: the authority dedupes by
+    /// `payment_id`, so a retry after a timeout cannot pay twice.
+    async fn send_payment_notice(
+        &self,
+        notice: &PaymentNotice,
+    ) -> Result<NoticeOutcome, AuthorityError>;
+
+    /// The notices the authority accepted for payments made on `date` (Asia/Shanghai), for the
+    /// daily reconciliation. Not every authority offers it; the default says so.
+    async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {
+        Err(not_offered(&format!("notice lists ({date})")))
+    }
+
+    /// Whether `plate` is registered with this authority and its VIN ends with `vin_last6`: the
+    /// check before a user binds a plate (SPEC §3 `POST /api/v1/vehicles`).
+    async fn verify_vehicle(&self, plate: &str, vin_last6: &str) -> Result<bool, AuthorityError> {
+        let _ = (plate, vin_last6);
+        Err(not_offered("vehicle checks"))
+    }
+
+    /// Every violation this authority recorded for `plate`, newest first, handled or not.
+    async fn violations_for_plate(&self, plate: &str) -> Result<ViolationList, AuthorityError> {
+        let _ = plate;
+        Err(not_offered("violation lists"))
+    }
+
+    /// Online handling (处理) of a violation by its registered owner: on success the decision,
+    /// served today, with the points on `handler`'s licence.
+    async fn handle_violation(
+        &self,
+        violation_id: &str,
+        handler: &HandlingRequest,
+    ) -> Result<HandlingOutcome, AuthorityError> {
+        let _ = (violation_id, handler);
+        Err(not_offered("online handling"))
+    }
+
+    /// Points this authority put on a licence with decisions issued from `from` to `to` inclusive.
+    async fn licence_points(
+        &self,
+        licence_number: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<u32, AuthorityError> {
+        let _ = (licence_number, from, to);
+        Err(not_offered("licence points"))
+    }
+
+    /// The authority's events (violation recorded, decision issued or revoked) after `after`,
+    /// oldest first, at most `limit`: the feed the platform polls to notify plate owners.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<EventPage, AuthorityError> {
+        let _ = (after, limit);
+        Err(not_offered("event feeds"))
+    }
+}
+
+fn not_offered(what: &str) -> AuthorityError {
+    AuthorityError::Protocol(format!("this authority does not offer {what}"))
+}
+
+/// What the authority made of an online-handling request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlingOutcome {
+    /// Handled: the decision issued.
+    Handled(Box<DecisionRecord>),
+    /// Refused: the person must go to a traffic management office.
+    Refused {
+        /// `not_owner`, `not_camera_recorded`, `fine_over_limit`, `points_over_limit`,
+        /// `already_decided`.
+        reason: String,
+        /// The authority's explanation.
+        message: String,
+    },
+}
+
+/// What the authority made of a payment notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// First delivery: the decision is now paid with this payment.
+    Accepted,
+    /// This payment id was accepted before; nothing changed. Treat as success.
+    Duplicate,
+    /// Refused for good (already paid by another payment, revoked, wrong amount, unknown number):
+    /// the platform refunds. Retrying will not change the answer.
+    Rejected {
+        /// `already_paid`, `revoked`, `amount_mismatch`, `not_found` or `payment_id_reused`.
+        reason: String,
+    },
+}
+
+/// Why a call to an authority did not give an answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorityError {
+    /// The authority has no decision (or, for handling, violation) with this number or id.
+    #[error("the authority has no such decision or violation")]
+    NotFound,
+    /// The authority could not be reached or answered 5xx; worth retrying later.
+    #[error("the authority is unavailable: {0}")]
+    Unavailable(String),
+    /// The authority refused our signature (wrong secret or clock skew): a configuration fault.
+    #[error("the authority refused the request signature")]
+    Unauthorized,
+    /// The authority answered something this client does not understand.
+    #[error("unexpected answer from the authority: {0}")]
+    Protocol(String),
+}
+
+impl AuthorityError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AuthorityError::Unavailable(_))
+    }
+}
+
+/// An [`Authority`] reached over HTTP with HMAC-signed requests.
+#[derive(Debug, Clone)]
+pub struct HttpAuthority {
+    http: reqwest::Client,
+    base_url: String,
+    secret: Vec<u8>,
+}
+
+impl HttpAuthority {
+    /// `base_url` is the city's protocol root up to and including `/authority/v1/{city}`;
+    /// `timeout` bounds every call (connect plus answer).
+    pub fn new(base_url: &str, secret: &[u8], timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            // Only a broken TLS backend makes building fail; we enable none, so fall back to default.
+            .unwrap_or_default();
+        HttpAuthority {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            secret: secret.to_vec(),
+        }
+    }
+
+    /// The URL of `segments` (each percent-encoded) under the base, with an optional query.
+    fn url(&self, segments: &[&str], query: Option<&str>) -> Result<reqwest::Url, AuthorityError> {
+        let mut url = reqwest::Url::parse(&self.base_url)
+            .map_err(|e| AuthorityError::Protocol(format!("bad authority URL: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| AuthorityError::Protocol("the authority URL cannot have a path".into()))?
+            .extend(segments);
+        url.set_query(query);
+        Ok(url)
+    }
+
+    /// Send one signed request and return its status and body.
+    async fn call(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Vec<u8>), AuthorityError> {
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = sign(&self.secret, method.as_str(), &target, timestamp, &body);
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(SIGNATURE_HEADER, signature);
+        if !body.is_empty() {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request.send().await.map_err(unavailable)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(unavailable)?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    async fn get(
+        &self,
+        segments: &[&str],
+        query: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>), AuthorityError> {
+        let url = self.url(segments, query)?;
+        self.call(Method::GET, url, Vec::new()).await
+    }
+
+    async fn post<T: serde::Serialize + Sync>(
+        &self,
+        segments: &[&str],
+        body: &T,
+    ) -> Result<(StatusCode, Vec<u8>), AuthorityError> {
+        let url = self.url(segments, None)?;
+        let json = serde_json::to_vec(body)
+            .map_err(|e| AuthorityError::Protocol(format!("cannot encode request: {e}")))?;
+        self.call(Method::POST, url, json).await
+    }
+
+    /// A 200 answer decoded, anything else mapped to an error.
+    async fn get_ok<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: Option<&str>,
+    ) -> Result<T, AuthorityError> {
+        let (status, body) = self.get(segments, query).await?;
+        match status {
+            StatusCode::OK => decode(&body),
+            _ => Err(common_failure(status, &body)),
+        }
+    }
+}
+
+fn unavailable(e: reqwest::Error) -> AuthorityError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    AuthorityError::Unavailable(format!("{kind}: {e}"))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AuthorityError> {
+    serde_json::from_slice(body).map_err(|e| AuthorityError::Protocol(format!("bad JSON: {e}")))
+}
+
+/// The error code in an error envelope, if the body is one.
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ErrorEnvelope>(body)
+        .ok()
+        .map(|e| e.error.code)
+}
+
+/// Map an answer that no endpoint expects: 401, 5xx, or anything else.
+fn common_failure(status: StatusCode, body: &[u8]) -> AuthorityError {
+    if status == StatusCode::UNAUTHORIZED {
+        return AuthorityError::Unauthorized;
+    }
+    if status.is_server_error() {
+        return AuthorityError::Unavailable(format!("HTTP {status}"));
+    }
+    let code = error_code(body).unwrap_or_else(|| "no error code".to_owned());
+    AuthorityError::Protocol(format!("HTTP {status}: {code}"))
+}
+
+#[async_trait]
+impl Authority for HttpAuthority {
+    async fn lookup_decision(&self, number: &str) -> Result<DecisionRecord, AuthorityError> {
+        // Decision numbers are digits; anything else cannot exist and must not reach the URL path.
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AuthorityError::NotFound);
+        }
+        let (status, body) = self.get(&["decisions", number], None).await?;
+        match status {
+            StatusCode::OK => decode(&body),
+            StatusCode::NOT_FOUND if error_code(&body).as_deref() == Some("decision_not_found") => {
+                Err(AuthorityError::NotFound)
+            }
+            _ => Err(common_failure(status, &body)),
+        }
+    }
+
+    async fn send_payment_notice(
+        &self,
+        notice: &PaymentNotice,
+    ) -> Result<NoticeOutcome, AuthorityError> {
+        let (status, body) = self.post(&["payment-notices"], notice).await?;
+        if status != StatusCode::OK && status != StatusCode::CONFLICT {
+            return Err(common_failure(status, &body));
+        }
+        let answer: NoticeAnswer = decode(&body)?;
+        match (status, answer.result) {
+            (StatusCode::OK, NoticeResult::Accepted) => Ok(NoticeOutcome::Accepted),
+            (StatusCode::OK, NoticeResult::Duplicate) => Ok(NoticeOutcome::Duplicate),
+            (StatusCode::CONFLICT, NoticeResult::Rejected) => Ok(NoticeOutcome::Rejected {
+                reason: answer.reason.unwrap_or_else(|| "unspecified".to_owned()),
+            }),
+            (status, result) => Err(AuthorityError::Protocol(format!(
+                "HTTP {status} with result {result:?}"
+            ))),
+        }
+    }
+
+    async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {
+        let query = format!("date={date}");
+        self.get_ok(&["notices"], Some(&query)).await
+    }
+
+    async fn verify_vehicle(&self, plate: &str, vin_last6: &str) -> Result<bool, AuthorityError> {
+        let request = VehicleCheckRequest {
+            plate: plate.to_owned(),
+            vin_last6: vin_last6.to_owned(),
+        };
+        let (status, body) = self.post(&["vehicle-checks"], &request).await?;
+        match status {
+            StatusCode::OK => decode::<VehicleCheck>(&body).map(|c| c.verified),
+            _ => Err(common_failure(status, &body)),
+        }
+    }
+
+    async fn violations_for_plate(&self, plate: &str) -> Result<ViolationList, AuthorityError> {
+        self.get_ok(&["vehicles", plate, "violations"], None).await
+    }
+
+    async fn handle_violation(
+        &self,
+        violation_id: &str,
+        handler: &HandlingRequest,
+    ) -> Result<HandlingOutcome, AuthorityError> {
+        let (status, body) = self
+            .post(&["violations", violation_id, "handling"], handler)
+            .await?;
+        match status {
+            StatusCode::CREATED => decode(&body).map(|r| HandlingOutcome::Handled(Box::new(r))),
+            StatusCode::FORBIDDEN => {
+                decode::<HandlingRefusal>(&body).map(|r| HandlingOutcome::Refused {
+                    reason: r.reason,
+                    message: r.message,
+                })
+            }
+            StatusCode::NOT_FOUND
+                if error_code(&body).as_deref() == Some("violation_not_found") =>
+            {
+                Err(AuthorityError::NotFound)
+            }
+            _ => Err(common_failure(status, &body)),
+        }
+    }
+
+    async fn licence_points(
+        &self,
+        licence_number: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<u32, AuthorityError> {
+        let request = LicencePointsRequest {
+            licence_number: licence_number.to_owned(),
+            from,
+            to,
+        };
+        let (status, body) = self.post(&["licence-points"], &request).await?;
+        match status {
+            StatusCode::OK => decode::<LicencePoints>(&body).map(|p| p.points),
+            _ => Err(common_failure(status, &body)),
+        }
+    }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<EventPage, AuthorityError> {
+        let query = format!("after={after}&limit={limit}");
+        self.get_ok(&["events"], Some(&query)).await
+    }
+}

@@ -1,0 +1,25 @@
+//! finepay-authority: the platform's only way to a city's traffic authority.
+//!
+//! - [`Authority`]: the adapter trait (look up a decision, send a payment notice; also the day's
+//!   notices, vehicle checks, a plate's violations, online handling, licence points and the event
+//!   feed), with [`HttpAuthority`], its HMAC-signing HTTP client;
+//! - [`protocol`]: the wire types and the signature (docs/authority-protocol.md);
+//! - [`Catalogue`]: the violation codes, points and per-city fines, and the city list, embedded in
+//!   the binary;
+//! - [`sandbox`]: the sandbox authority that plays six cities' authorities for tests and demos, with
+//!   its own SQLite file, reached only over HTTP.
+//!
+//! **Architecture Invariant:** this crate knows nothing of the platform's tables; the platform knows
+//! nothing of the sandbox's.
+
+pub mod catalogue;
+pub mod client;
+pub mod protocol;
+pub mod sandbox;
+
+pub use catalogue::{Catalogue, City, ViolationType};
+pub use client::{Authority, AuthorityError, HandlingOutcome, HttpAuthority, NoticeOutcome};
+pub use protocol::{
+    AcceptedNotice, AuthorityEvent, DecisionRecord, EventKind, EventPage, HandlingRequest,
+    NoticeList, PaymentNotice, RecordStatus, ViolationList, ViolationRecord, ViolationSummary,
+};

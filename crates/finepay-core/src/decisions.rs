@@ -1,0 +1,194 @@
+//! Looking up penalty decisions: fresh from the authority when it answers, else from the snapshot
+//! the platform kept the last time (with the amount due computed by SPEC's rule), else 503.
+
+use crate::authorities::AuthorityRoute;
+use crate::views::{CityView, DecisionView, ViolationView};
+use crate::{today_in_china, CoreError, Platform};
+use finepay_authority::{AuthorityError, Catalogue, DecisionRecord, ViolationRecord};
+use finepay_domain::{charges_on, mask_name, Charges, DecisionNumber, Fen, Plate};
+use finepay_store::repo::{decisions, payments};
+use finepay_store::{now_text, repo::decisions::DecisionRow};
+
+/// Where a decision's figures came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    Authority,
+    Snapshot,
+}
+
+/// A decision as the platform knows it right now.
+#[derive(Clone, Debug)]
+pub(crate) struct CurrentDecision {
+    pub row: DecisionRow,
+    pub violation: ViolationRecord,
+    pub charges: Charges,
+    pub source: Source,
+}
+
+impl Platform {
+    /// `GET /api/v1/penalty-decisions/{number}` for a signed-in user.
+    pub async fn lookup_decision(
+        &self,
+        user_id: &str,
+        client_addr: &str,
+        raw_number: &str,
+    ) -> Result<DecisionView, CoreError> {
+        self.inner.limiter.admit(user_id, client_addr)?;
+        let routed = self.authorities().route(raw_number);
+        let result = match routed {
+            Ok((number, route)) => self.current_decision(&number, route).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(current) => self.decision_view(current).await,
+            Err(e @ (CoreError::DecisionNotFound | CoreError::InvalidDecisionNumber(_))) => {
+                self.inner.limiter.charge_failure(user_id);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The decision fresh from its authority, or the kept snapshot when the authority is down.
+    pub(crate) async fn current_decision(
+        &self,
+        number: &DecisionNumber,
+        route: &AuthorityRoute,
+    ) -> Result<CurrentDecision, CoreError> {
+        match route.client.lookup_decision(number.as_str()).await {
+            Ok(record) => {
+                let current = from_record(record)?;
+                self.keep_snapshot(&current.row).await?;
+                Ok(current)
+            }
+            Err(AuthorityError::NotFound) => Err(CoreError::DecisionNotFound),
+            Err(e) => {
+                tracing::warn!(number = number.as_str(), city = %route.city, error = %e,
+                    "authority unreachable; using the kept snapshot if any");
+                let n = number.as_str().to_string();
+                let row = self
+                    .db()
+                    .read(move |c| decisions::find_decision(c, &n))
+                    .await?
+                    .ok_or(CoreError::AuthorityUnavailable)?;
+                from_snapshot(row)
+            }
+        }
+    }
+
+    /// Writes the snapshot only when its content changed, so lookups do not queue behind payments.
+    async fn keep_snapshot(&self, row: &DecisionRow) -> Result<(), CoreError> {
+        let n = row.number.clone();
+        let kept = self.db().read(move |c| decisions::find_decision(c, &n)).await?;
+        if kept.as_ref().is_some_and(|k| k.same_content(row)) {
+            return Ok(());
+        }
+        let row = row.clone();
+        self.db()
+            .writer()
+            .run(move |c| decisions::upsert_decision(c, &row))
+            .await??;
+        Ok(())
+    }
+
+    async fn decision_view(&self, current: CurrentDecision) -> Result<DecisionView, CoreError> {
+        // A payment the platform accepted shows as paid even before its notice reaches the authority.
+        let n = current.row.number.clone();
+        let live = self
+            .db()
+            .read(move |c| payments::live_payment_of_decision(c, &n))
+            .await?;
+        let status = match live {
+            Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => "paid".to_string(),
+            _ => current.row.status.clone(),
+        };
+        Ok(view_of(&current, status))
+    }
+}
+
+fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
+    let row = &current.row;
+    let city = Catalogue::builtin().city(&row.city_code);
+    let plate_masked = Plate::parse(&row.plate)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "***".into());
+    DecisionView {
+        number: row.number.clone(),
+        status,
+        city: CityView {
+            code: row.city_code.clone(),
+            name: city.map(|c| c.name.clone()).unwrap_or_default(),
+            name_zh: city.map(|c| c.name_zh.clone()).unwrap_or_default(),
+        },
+        plate_masked,
+        owner_masked: mask_name(&row.owner_name),
+        violation: ViolationView {
+            code: current.violation.code.clone(),
+            description: current.violation.description.clone(),
+            description_zh: current.violation.description_zh.clone(),
+            occurred_at: finepay_store::time_text(current.violation.occurred_at),
+            location: current.violation.location.clone(),
+        },
+        fine: current.charges.fine.fen(),
+        late_fee: current.charges.late_fee.fen(),
+        amount_due: current.charges.amount_due.fen(),
+        currency: "CNY".into(),
+        points: row.points,
+        issued_on: row.issued_on.clone(),
+        due_on: current.charges.due_on.to_string(),
+        source: match current.source {
+            Source::Authority => "authority".into(),
+            Source::Snapshot => "snapshot".into(),
+        },
+    }
+}
+
+fn from_record(record: DecisionRecord) -> Result<CurrentDecision, CoreError> {
+    let violation_json = serde_json::to_string(&record.violation)
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let fine = Fen::from_fen(record.fine_fen);
+    let late_fee = Fen::from_fen(record.late_fee_fen);
+    let amount_due = Fen::from_fen(record.amount_due_fen);
+    let row = DecisionRow {
+        number: record.number,
+        city_code: record.city_code,
+        status: record.status.as_str().to_string(),
+        plate: record.plate,
+        owner_name: record.owner_name,
+        violation_json,
+        fine: record.fine_fen,
+        points: i64::from(record.points),
+        issued_on: record.issued_on.to_string(),
+        fetched_at: now_text(),
+    };
+    // The authority is the source of truth for the amount due; the days late are ours to show.
+    let rule = charges_on(fine, record.issued_on, today_in_china());
+    Ok(CurrentDecision {
+        row,
+        violation: record.violation,
+        charges: Charges {
+            fine,
+            late_fee,
+            amount_due,
+            days_late: rule.days_late,
+            due_on: record.due_on,
+        },
+        source: Source::Authority,
+    })
+}
+
+fn from_snapshot(row: DecisionRow) -> Result<CurrentDecision, CoreError> {
+    let violation: ViolationRecord = serde_json::from_str(&row.violation_json)
+        .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
+    let issued_on = row
+        .issued_on
+        .parse()
+        .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
+    let charges = charges_on(Fen::from_fen(row.fine), issued_on, today_in_china());
+    Ok(CurrentDecision {
+        row,
+        violation,
+        charges,
+        source: Source::Snapshot,
+    })
+}

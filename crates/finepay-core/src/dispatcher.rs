@@ -1,0 +1,187 @@
+//! The outbox dispatcher: delivers payment notices to authorities after commit, exactly once in
+//! effect. Woken right after every commit that enqueues a notice; otherwise it polls. A failed
+//! delivery is retried with exponential backoff capped at `MAX_BACKOFF`, so an authority that comes
+//! back is reached within seconds. The authority dedupes by payment id, so a notice delivered but
+//! not marked (a crash in between) is harmless when sent again.
+
+use crate::{CoreError, Platform};
+use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice};
+use finepay_store::repo::{outbox, payments};
+use finepay_store::{now_text, time_text};
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+const BATCH: u32 = 512;
+const POLL: Duration = Duration::from_millis(500);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_millis(1000);
+/// Notices in flight to one authority at once.
+const PER_CITY_IN_FLIGHT: usize = 32;
+
+pub(crate) async fn run(platform: Platform) {
+    loop {
+        let busy = match platform.dispatch_due().await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox dispatch failed; retrying");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = platform.inner.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+/// What became of one delivery attempt.
+enum Delivery {
+    Confirmed,
+    Rejected(String),
+    Retry(String),
+}
+
+impl Platform {
+    /// Sends every due notice once; returns how many were attempted.
+    pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
+        let now = now_text();
+        let rows = self.db().read(move |c| outbox::due(c, &now, BATCH)).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let attempted = rows.len();
+        let mut by_city: BTreeMap<String, Vec<outbox::OutboxRow>> = BTreeMap::new();
+        for row in rows {
+            by_city.entry(row.city_code.clone()).or_default().push(row);
+        }
+        let mut cities = JoinSet::new();
+        for (city, rows) in by_city {
+            let platform = self.clone();
+            cities.spawn(async move { platform.deliver_city(&city, rows).await });
+        }
+        let mut results = Vec::with_capacity(attempted);
+        while let Some(done) = cities.join_next().await {
+            match done {
+                Ok(mut r) => results.append(&mut r),
+                Err(e) => tracing::error!(error = %e, "a delivery task failed"),
+            }
+        }
+        self.record_deliveries(results).await?;
+        Ok(attempted)
+    }
+
+    /// Delivers one city's due notices. The first is sent alone: when the authority is down, the
+    /// rest wait for the next round instead of each failing on its own.
+    async fn deliver_city(&self, city: &str, rows: Vec<outbox::OutboxRow>) -> Vec<(outbox::OutboxRow, Delivery)> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else { return out };
+        let first_result = self.deliver_one(city, &first).await;
+        let reachable = !matches!(first_result, Delivery::Retry(_));
+        out.push((first, first_result));
+        if !reachable {
+            for row in rows {
+                out.push((row, Delivery::Retry("authority unreachable".into())));
+            }
+            return out;
+        }
+        let mut in_flight = JoinSet::new();
+        for row in rows {
+            if in_flight.len() >= PER_CITY_IN_FLIGHT {
+                if let Some(Ok(done)) = in_flight.join_next().await {
+                    out.push(done);
+                }
+            }
+            let platform = self.clone();
+            let city = city.to_string();
+            in_flight.spawn(async move {
+                let result = platform.deliver_one(&city, &row).await;
+                (row, result)
+            });
+        }
+        while let Some(done) = in_flight.join_next().await {
+            if let Ok(done) = done {
+                out.push(done);
+            }
+        }
+        out
+    }
+
+    async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
+        let Some(route) = self.authorities().for_city(city) else {
+            return Delivery::Retry(format!("no authority configured for city {city}"));
+        };
+        let notice: PaymentNotice = match serde_json::from_str(&row.payload) {
+            Ok(n) => n,
+            Err(e) => return Delivery::Retry(format!("unreadable notice: {e}")),
+        };
+        match route.client.send_payment_notice(&notice).await {
+            Ok(NoticeOutcome::Accepted | NoticeOutcome::Duplicate) => Delivery::Confirmed,
+            Ok(NoticeOutcome::Rejected { reason }) => Delivery::Rejected(reason),
+            Err(AuthorityError::NotFound) => Delivery::Rejected("not_found".into()),
+            Err(e) => Delivery::Retry(e.to_string()),
+        }
+    }
+
+    /// Records every outcome of a round in one writer job.
+    async fn record_deliveries(&self, results: Vec<(outbox::OutboxRow, Delivery)>) -> Result<(), CoreError> {
+        let plan: Vec<(outbox::OutboxRow, Delivery, String)> = results
+            .into_iter()
+            .map(|(row, d)| {
+                let next = time_text(chrono::Utc::now() + backoff(row.attempts));
+                (row, d, next)
+            })
+            .collect();
+        self.db()
+            .writer()
+            .run(move |c| -> Result<(), CoreError> {
+                let now = now_text();
+                for (row, delivery, next) in &plan {
+                    match delivery {
+                        Delivery::Confirmed => {
+                            if outbox::mark_delivered(c, row.id, "confirmed", &now)? {
+                                payments::set_authority_status(c, &row.payment_id, "confirmed", None, &now)?;
+                            }
+                        }
+                        Delivery::Rejected(reason) => {
+                            if outbox::mark_delivered(c, row.id, "rejected", &now)? {
+                                tracing::warn!(payment_id = row.payment_id, reason, "authority rejected a payment notice");
+                                payments::set_authority_status(c, &row.payment_id, "rejected", Some(reason), &now)?;
+                            }
+                        }
+                        Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
+                    }
+                }
+                Ok(())
+            })
+            .await??;
+        Ok(())
+    }
+}
+
+/// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.
+fn backoff(attempts: i64) -> chrono::Duration {
+    let exp = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    let base = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(exp)).min(MAX_BACKOFF);
+    let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..100));
+    chrono::Duration::from_std(base + jitter).unwrap_or(chrono::Duration::seconds(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_stays_under_the_cap() {
+        assert!(backoff(0) >= chrono::Duration::milliseconds(100));
+        assert!(backoff(0) < chrono::Duration::milliseconds(200));
+        assert!(backoff(3) >= chrono::Duration::milliseconds(800));
+        for attempts in [4, 10, 60, i64::MAX] {
+            assert!(backoff(attempts) < chrono::Duration::milliseconds(1100));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The use cases' error type. Each variant is one of SPEC's error codes; `status()` and `code()` are
+//! the one mapping to HTTP, used by the HTTP edge and by stored idempotent responses alike.
+
+use finepay_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{message}")]
+    InvalidRequest { field: Option<String>, message: String },
+    #[error("{0}")]
+    InvalidPlate(String),
+    #[error("{0}")]
+    InvalidDecisionNumber(String),
+    #[error("sign in first: send Authorization: Bearer <token> from POST /api/v1/sessions")]
+    Unauthenticated,
+    #[error("the phone number or password is wrong")]
+    InvalidCredentials,
+    #[error("this phone number is already registered; sign in instead")]
+    PhoneTaken,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("no penalty decision with this number; check the number on your ticket")]
+    DecisionNotFound,
+    #[error("this penalty decision is already paid")]
+    DecisionAlreadyPaid,
+    #[error("this penalty decision was revoked by the authority; nothing to pay")]
+    DecisionRevoked,
+    #[error("the amount due is now {now_due} fen, not {stated} fen; look the decision up again and pay the new amount")]
+    AmountChanged { stated: i64, now_due: i64 },
+    #[error("the plate you confirmed does not match the vehicle on this decision")]
+    PlateMismatch,
+    #[error("your balance is {balance} fen, less than {amount} fen; top up or pay another way")]
+    InsufficientFunds { balance: i64, amount: i64 },
+    #[error("your available credit is {available} fen, less than {amount} fen; pay another way")]
+    InsufficientCredit { available: i64, amount: i64 },
+    #[error("the bank declined the card: {0}")]
+    CardDeclined(String),
+    #[error("the Idempotency-Key header is required for this request (1 to 255 characters)")]
+    IdempotencyKeyRequired,
+    #[error("this Idempotency-Key was already used with a different request body; use a new key")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    RequestInProgress,
+    #[error("too many lookups; retry in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
+    #[error("the traffic authority for this decision cannot be reached right now; nothing was charged, try again later")]
+    AuthorityUnavailable,
+    #[error("the bank cannot be reached right now; nothing was charged, try again later")]
+    BankUnavailable,
+    #[error("the service is busy; retry shortly")]
+    Busy,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn status(&self) -> u16 {
+        use CoreError::*;
+        match self {
+            InvalidRequest { .. } | InvalidPlate(_) | InvalidDecisionNumber(_) => 400,
+            IdempotencyKeyRequired => 400,
+            Unauthenticated | InvalidCredentials => 401,
+            InsufficientFunds { .. } | InsufficientCredit { .. } | CardDeclined(_) => 402,
+            NotFound(_) | DecisionNotFound => 404,
+            PhoneTaken | DecisionAlreadyPaid | DecisionRevoked | AmountChanged { .. } => 409,
+            RequestInProgress => 409,
+            PlateMismatch | IdempotencyKeyReused => 422,
+            RateLimited { .. } => 429,
+            AuthorityUnavailable | BankUnavailable | Busy => 503,
+            Internal(_) => 500,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use CoreError::*;
+        match self {
+            InvalidRequest { .. } => "invalid_request",
+            InvalidPlate(_) => "invalid_plate",
+            InvalidDecisionNumber(_) => "invalid_decision_number",
+            Unauthenticated => "unauthenticated",
+            InvalidCredentials => "invalid_credentials",
+            PhoneTaken => "phone_taken",
+            NotFound(_) => "not_found",
+            DecisionNotFound => "decision_not_found",
+            DecisionAlreadyPaid => "decision_already_paid",
+            DecisionRevoked => "decision_revoked",
+            AmountChanged { .. } => "amount_changed",
+            PlateMismatch => "plate_mismatch",
+            InsufficientFunds { .. } => "insufficient_funds",
+            InsufficientCredit { .. } => "insufficient_credit",
+            CardDeclined(_) => "card_declined",
+            IdempotencyKeyRequired => "idempotency_key_required",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            RequestInProgress => "request_in_progress",
+            RateLimited { .. } => "rate_limited",
+            AuthorityUnavailable => "authority_unavailable",
+            BankUnavailable => "bank_unavailable",
+            Busy => "service_busy",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            CoreError::InvalidRequest { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The message shown to the user. Internal details stay in the logs.
+    pub fn public_message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The error envelope of SPEC §3, as JSON text.
+    pub fn envelope(&self) -> serde_json::Value {
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.public_message() });
+        if let Some(field) = self.field() {
+            error["field"] = serde_json::Value::String(field.to_string());
+        }
+        serde_json::json!({ "error": error })
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> CoreError {
+        CoreError::InvalidRequest {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Busy => CoreError::Busy,
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Idempotency-Key semantics of SPEC §3: same key and same body → the first response again; same key
+//! and another body → `idempotency_key_reused`; same key while the first runs → `request_in_progress`.
+//! Keys are scoped to the user; the request hash covers the endpoint and the JSON body.
+
+use crate::CoreError;
+use finepay_store::repo::idempotency::KeyState;
+use sha2::{Digest, Sha256};
+
+pub const MAX_KEY_LEN: usize = 255;
+
+#[derive(Clone, Debug)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Validates the header and fingerprints the request: `endpoint` plus the body's JSON with
+    /// object keys sorted, so whitespace or key order do not make "another body".
+    pub fn new(
+        header: Option<&str>,
+        endpoint: &str,
+        body: &serde_json::Value,
+    ) -> Result<IdempotencyKey, CoreError> {
+        let key = header.ok_or(CoreError::IdempotencyKeyRequired)?;
+        if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
+            return Err(CoreError::IdempotencyKeyRequired);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(endpoint.as_bytes());
+        hasher.update([0u8]);
+        // serde_json's Map is a BTreeMap (no preserve_order feature): keys come out sorted.
+        hasher.update(body.to_string().as_bytes());
+        Ok(IdempotencyKey {
+            key: key.to_string(),
+            request_hash: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+/// A response to send, possibly replayed from the idempotency store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub replayed: bool,
+}
+
+impl Reply {
+    pub fn fresh(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            body,
+            replayed: false,
+        }
+    }
+
+    pub fn from_error(e: &CoreError) -> Reply {
+        Reply::fresh(e.status(), e.envelope().to_string())
+    }
+}
+
+/// What to answer for a key someone already holds.
+pub(crate) fn answer_existing(state: KeyState, request_hash: &str) -> Result<Reply, CoreError> {
+    match state {
+        KeyState::Done {
+            request_hash: h,
+            status,
+            body,
+        } if h == request_hash => Ok(Reply {
+            status,
+            body,
+            replayed: true,
+        }),
+        KeyState::Running { request_hash: h } if h == request_hash => {
+            Err(CoreError::RequestInProgress)
+        }
+        KeyState::Done { .. } | KeyState::Running { .. } => Err(CoreError::IdempotencyKeyReused),
+        KeyState::Claimed => Err(CoreError::Internal("a claimed key is not an answer".into())),
+    }
+}

@@ -1,0 +1,143 @@
+//! finepay's use cases: register and sign in, link cards, top up, look up and pay penalty
+//! decisions, receipts, and the background work that keeps promises after the answer is sent (the
+//! outbox dispatcher that tells authorities, the resolver that settles card charges left in doubt).
+//!
+//! Architecture Invariant: this crate writes no SQL text and knows nothing of axum; it calls the
+//! store's verb-named functions inside writer jobs, and adapters through their traits.
+//! Architecture Invariant: every money movement happens inside one writer job, together with the
+//! state change that causes it, its idempotency record and its outbox row.
+
+mod accounts;
+mod authorities;
+mod decisions;
+mod dispatcher;
+mod error;
+mod idempotency;
+mod payments;
+mod ratelimit;
+mod receipts;
+mod resolver;
+pub mod services;
+pub mod views;
+
+pub use accounts::Registration;
+pub use authorities::{AuthorityRoute, Authorities, NumberRule};
+pub use error::CoreError;
+pub use idempotency::{IdempotencyKey, Reply};
+pub use payments::{PayMethod, PayRequest};
+pub use ratelimit::LookupLimits;
+
+use finepay_bank::Bank;
+use finepay_receipts::ReceiptSigner;
+use finepay_store::Db;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Settings of the platform (sandbox defaults; every one configurable).
+#[derive(Clone, Debug)]
+pub struct PlatformConfig {
+    /// The credit line granted to every real-name user, in fen (SPEC: 2,000.00 yuan).
+    pub credit_limit_fen: i64,
+    pub lookup_limits: LookupLimits,
+    pub session_ttl: Duration,
+    /// The code of the bank behind linked cards, used for its clearing account in the ledger.
+    pub bank_code: String,
+    /// Card payments and top-ups left `processing` longer than this are settled by asking the bank.
+    pub resolve_after: Duration,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            credit_limit_fen: 200_000,
+            lookup_limits: LookupLimits::default(),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            bank_code: "sandbox".into(),
+            resolve_after: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The platform: cheap to clone, shared by every request handler and background task.
+#[derive(Clone)]
+pub struct Platform {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    authorities: Authorities,
+    bank: Arc<dyn Bank>,
+    signer: ReceiptSigner,
+    config: PlatformConfig,
+    limiter: ratelimit::RateLimiter,
+    outbox_wake: Notify,
+}
+
+impl Platform {
+    pub fn new(
+        db: Db,
+        authorities: Authorities,
+        bank: Arc<dyn Bank>,
+        signer: ReceiptSigner,
+        config: PlatformConfig,
+    ) -> Platform {
+        let limiter = ratelimit::RateLimiter::new(config.lookup_limits);
+        Platform {
+            inner: Arc::new(Inner {
+                db,
+                authorities,
+                bank,
+                signer,
+                config,
+                limiter,
+                outbox_wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// Starts the background workers (outbox dispatcher, card resolver). They run until the
+    /// runtime stops.
+    pub fn start_workers(&self) {
+        tokio::spawn(dispatcher::run(self.clone()));
+        tokio::spawn(resolver::run(self.clone()));
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn signer(&self) -> &ReceiptSigner {
+        &self.inner.signer
+    }
+
+    pub fn config(&self) -> &PlatformConfig {
+        &self.inner.config
+    }
+
+    fn authorities(&self) -> &Authorities {
+        &self.inner.authorities
+    }
+
+    fn bank(&self) -> &dyn Bank {
+        self.inner.bank.as_ref()
+    }
+
+    /// Wakes the outbox dispatcher after a commit that enqueued a notice.
+    fn wake_dispatcher(&self) {
+        self.inner.outbox_wake.notify_one();
+    }
+}
+
+/// Today's date where the authorities are (Asia/Shanghai): the date every deadline is counted in.
+pub fn today_in_china() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+}
+
+/// A new identifier: a prefix and a time-ordered UUID (v7), so ids sort by creation.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}

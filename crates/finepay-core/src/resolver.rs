@@ -1,0 +1,41 @@
+//! Settles card payments and top-ups left `processing` (a bank timeout, or a crash between the
+//! commit of the `processing` row and the commit of the outcome) by asking the bank about the same
+//! reference. The reference is never charged again.
+
+use crate::accounts::ChargeOutcome;
+use crate::Platform;
+use finepay_store::repo::{payments, top_ups};
+use finepay_store::time_text;
+use std::time::Duration;
+
+const EVERY: Duration = Duration::from_secs(2);
+
+pub(crate) async fn run(platform: Platform) {
+    loop {
+        tokio::time::sleep(EVERY).await;
+        if let Err(e) = platform.resolve_once().await {
+            tracing::error!(error = %e, "resolving processing card charges failed; will retry");
+        }
+    }
+}
+
+impl Platform {
+    pub(crate) async fn resolve_once(&self) -> Result<(), crate::CoreError> {
+        let age = chrono::Duration::from_std(self.config().resolve_after).unwrap_or(chrono::Duration::seconds(15));
+        let older_than = time_text(chrono::Utc::now() - age);
+        let cutoff = older_than.clone();
+        let stuck = self.db().read(move |c| payments::processing_card_payments(c, &cutoff)).await?;
+        for row in stuck {
+            tracing::info!(payment_id = row.id, "asking the bank about a payment left processing");
+            self.resolve_card_payment(row).await?;
+        }
+        let stuck = self.db().read(move |c| top_ups::processing_top_ups(c, &older_than)).await?;
+        for row in stuck {
+            let outcome = self.ask_bank(&row.bank_reference).await;
+            if !matches!(outcome, ChargeOutcome::Unknown) {
+                self.settle_top_up(row, outcome).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! What the API answers: the JSON shapes of SPEC §3. Money fields are integer fen.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub phone: String,
+    pub name_masked: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    pub token: String,
+    pub user_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CardView {
+    pub id: String,
+    pub bank: String,
+    pub last4: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditView {
+    pub limit: i64,
+    pub available: i64,
+    pub outstanding: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalletView {
+    pub balance: i64,
+    pub currency: String,
+    pub credit: CreditView,
+    pub cards: Vec<CardView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TopUpView {
+    pub id: String,
+    /// `processing`, `succeeded` or `failed`.
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    pub card_id: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CityView {
+    pub code: String,
+    pub name: String,
+    pub name_zh: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ViolationView {
+    pub code: String,
+    pub description: String,
+    pub description_zh: String,
+    pub occurred_at: String,
+    pub location: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecisionView {
+    pub number: String,
+    /// `unpaid`, `paid` or `revoked`.
+    pub status: String,
+    pub city: CityView,
+    pub plate_masked: String,
+    pub owner_masked: String,
+    pub violation: ViolationView,
+    pub fine: i64,
+    pub late_fee: i64,
+    pub amount_due: i64,
+    pub currency: String,
+    pub points: i64,
+    pub issued_on: String,
+    pub due_on: String,
+    /// `authority` when just fetched, `snapshot` when the authority is unreachable and the amount
+    /// was computed from the last fetched record by the SPEC rule.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MethodView {
+    /// `balance`, `credit` or `card`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentView {
+    pub id: String,
+    /// `processing`, `succeeded`, `failed` or `refunded`.
+    pub status: String,
+    pub decision_number: String,
+    pub city_code: String,
+    pub amount: i64,
+    pub fine: i64,
+    pub late_fee: i64,
+    pub currency: String,
+    pub method: MethodView,
+    pub created_at: String,
+    pub receipt_id: Option<String>,
+    /// `pending`, `confirmed` or `rejected`.
+    pub authority_status: String,
+    pub authority_confirmed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+impl PaymentView {
+    pub fn from_row(p: &finepay_store::repo::payments::PaymentRow) -> PaymentView {
+        PaymentView {
+            id: p.id.clone(),
+            status: p.status.clone(),
+            decision_number: p.decision_number.clone(),
+            city_code: p.city_code.clone(),
+            amount: p.amount,
+            fine: p.fine,
+            late_fee: p.late_fee,
+            currency: "CNY".into(),
+            method: MethodView {
+                kind: p.method_type.clone(),
+                last4: p.card_last4.clone(),
+            },
+            created_at: p.created_at.clone(),
+            receipt_id: p.receipt_id.clone(),
+            authority_status: p.authority_status.clone(),
+            authority_confirmed_at: p.authority_confirmed_at.clone(),
+            failure_reason: p.failure_reason.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}

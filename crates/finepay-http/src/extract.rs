@@ -1,0 +1,136 @@
+//! Extractors that answer bad input in SPEC's error shape: JSON bodies (naming the bad field),
+//! the bearer token, the Idempotency-Key header and the client address.
+
+use crate::error::{plain_error, ApiError};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use finepay_core::CoreError;
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+
+/// A JSON body parsed into `T`, with the raw value kept for request fingerprints.
+pub struct ApiJson<T> {
+    pub value: T,
+    pub raw: serde_json::Value,
+}
+
+pub enum BodyRejection {
+    TooLarge,
+    Invalid(ApiError),
+}
+
+impl IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        match self {
+            BodyRejection::TooLarge => plain_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than 64 KiB",
+            ),
+            BodyRejection::Invalid(e) => e.into_response(),
+        }
+    }
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = BodyRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                BodyRejection::TooLarge
+            } else {
+                BodyRejection::Invalid(ApiError(CoreError::InvalidRequest {
+                    field: None,
+                    message: format!("cannot read the request body: {e}"),
+                }))
+            }
+        })?;
+        let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            BodyRejection::Invalid(ApiError(CoreError::InvalidRequest {
+                field: None,
+                message: format!("the body is not valid JSON: {e}"),
+            }))
+        })?;
+        let value = serde_path_to_error::deserialize::<_, T>(&raw).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            // A missing field is reported by serde at the parent; name the field itself.
+            let field = match missing_field(&inner) {
+                Some(name) if path == "." => name.to_string(),
+                Some(name) => format!("{path}.{name}"),
+                None => path,
+            };
+            BodyRejection::Invalid(ApiError(CoreError::InvalidRequest {
+                message: format!("field `{field}`: {inner}"),
+                field: Some(field),
+            }))
+        })?;
+        Ok(ApiJson { value, raw })
+    }
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+/// The signed-in user, from `Authorization: Bearer <token>`.
+pub struct AuthUser(pub String);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError(CoreError::Unauthenticated))?;
+        let user = state.platform.authenticate(token).await?;
+        Ok(AuthUser(user))
+    }
+}
+
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+/// The raw Idempotency-Key header, if sent (validated by the use case).
+pub struct IdempotencyHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyHeader(None)),
+            Some(v) => match v.to_str() {
+                Ok(s) => Ok(IdempotencyHeader(Some(s.to_string()))),
+                Err(_) => Err(ApiError(CoreError::IdempotencyKeyRequired)),
+            },
+        }
+    }
+}
+
+/// The client's address (for the per-address lookup limit); "unknown" when not served over TCP.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientAddr(addr))
+    }
+}

@@ -1,0 +1,248 @@
+//! One handler per endpoint of SPEC §3. Each parses, calls one use case, answers.
+
+use crate::error::{ApiError, ReplyResponse};
+use crate::extract::{ApiJson, AuthUser, ClientAddr, IdempotencyHeader};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use finepay_core::services::{self, ServiceView};
+use finepay_core::views::{CardView, DecisionView, Page, PaymentView, SessionView, UserView, WalletView};
+use finepay_core::{CoreError, IdempotencyKey, PayMethod, PayRequest};
+use finepay_domain::Fen;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUser {
+    /// Mainland mobile number, 11 digits.
+    phone: String,
+    password: String,
+    /// Real name as on the resident ID card.
+    name: String,
+    /// 18-character resident ID number.
+    id_number: String,
+}
+
+/// Register with a real name and ID number.
+#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser,
+    responses((status = 201, body = UserView), (status = 400), (status = 409, description = "phone_taken")))]
+pub async fn create_user(State(s): State<AppState>, body: ApiJson<CreateUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let b = body.value;
+    let user = s
+        .platform
+        .register(finepay_core::Registration {
+            phone: b.phone,
+            password: b.password,
+            name: b.name,
+            id_number: b.id_number,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateSession {
+    phone: String,
+    password: String,
+}
+
+/// Sign in; returns a bearer token.
+#[utoipa::path(post, path = "/api/v1/sessions", request_body = CreateSession,
+    responses((status = 201, body = SessionView), (status = 401, description = "invalid_credentials")))]
+pub async fn create_session(State(s): State<AppState>, body: ApiJson<CreateSession>) -> ApiResult<(StatusCode, Json<SessionView>)> {
+    let session = s.platform.login(&body.value.phone, &body.value.password).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ServiceQuery {
+    /// Search words in English, Chinese or pinyin.
+    q: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceList {
+    data: Vec<ServiceView>,
+    next_cursor: Option<String>,
+}
+
+/// Search the city-services catalogue.
+#[utoipa::path(get, path = "/api/v1/services", params(ServiceQuery), responses((status = 200, body = ServiceList)))]
+pub async fn search_services(Query(q): Query<ServiceQuery>) -> Json<ServiceList> {
+    Json(ServiceList {
+        data: services::search(q.q.as_deref().unwrap_or("")),
+        next_cursor: None,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCard {
+    /// 16 to 19 digits.
+    number: String,
+    holder_name: String,
+}
+
+/// Link a bank card (verified with the bank).
+#[utoipa::path(post, path = "/api/v1/cards", request_body = CreateCard, security(("bearer" = [])),
+    responses((status = 201, body = CardView), (status = 402, description = "card_declined")))]
+pub async fn create_card(State(s): State<AppState>, user: AuthUser, body: ApiJson<CreateCard>) -> ApiResult<(StatusCode, Json<CardView>)> {
+    let card = s.platform.link_card(&user.0, &body.value.number, &body.value.holder_name).await?;
+    Ok((StatusCode::CREATED, Json(card)))
+}
+
+/// Balance, credit line and linked cards.
+#[utoipa::path(get, path = "/api/v1/wallet", security(("bearer" = [])), responses((status = 200, body = WalletView)))]
+pub async fn get_wallet(State(s): State<AppState>, user: AuthUser) -> ApiResult<Json<WalletView>> {
+    Ok(Json(s.platform.wallet(&user.0).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTopUp {
+    card_id: String,
+    /// Fen, positive.
+    amount: i64,
+}
+
+fn positive(field: &str, amount: i64) -> Result<Fen, ApiError> {
+    Fen::positive(amount).map_err(|_| ApiError(CoreError::invalid(field, format!("`{field}` must be a positive whole number of fen"))))
+}
+
+/// Top the wallet up from a linked card. Requires `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/wallet/top-ups", request_body = CreateTopUp, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 characters")),
+    responses((status = 201, body = finepay_core::views::TopUpView), (status = 402, description = "card_declined")))]
+pub async fn create_top_up(
+    State(s): State<AppState>,
+    user: AuthUser,
+    key: IdempotencyHeader,
+    body: ApiJson<CreateTopUp>,
+) -> ApiResult<ReplyResponse> {
+    let amount = positive("amount", body.value.amount)?;
+    let idem = IdempotencyKey::new(key.0.as_deref(), "POST /api/v1/wallet/top-ups", &body.raw)?;
+    let reply = s.platform.top_up(&user.0, idem, &body.value.card_id, amount).await?;
+    Ok(ReplyResponse(reply))
+}
+
+/// Look a penalty decision up: fine, late fee, amount due, points, masked plate and owner.
+#[utoipa::path(get, path = "/api/v1/penalty-decisions/{number}", security(("bearer" = [])),
+    params(("number" = String, Path, description = "15 or 16 digits")),
+    responses((status = 200, body = DecisionView), (status = 400, description = "invalid_decision_number"),
+        (status = 404, description = "decision_not_found"), (status = 429, description = "rate_limited"),
+        (status = 503, description = "authority_unavailable")))]
+pub async fn get_decision(
+    State(s): State<AppState>,
+    user: AuthUser,
+    client: ClientAddr,
+    Path(number): Path<String>,
+) -> ApiResult<Json<DecisionView>> {
+    Ok(Json(s.platform.lookup_decision(&user.0, &client.0, &number).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MethodBody {
+    Balance,
+    Credit,
+    Card { card_id: String },
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePayment {
+    decision_number: String,
+    /// The amount due the payer saw, in fen.
+    amount: i64,
+    /// The plate the payer confirms.
+    confirm_plate: String,
+    method: MethodBody,
+}
+
+/// Pay a penalty decision. Requires `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/payments", request_body = CreatePayment, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 characters")),
+    responses((status = 201, body = PaymentView), (status = 402, description = "insufficient_funds, insufficient_credit, card_declined"),
+        (status = 409, description = "decision_already_paid, amount_changed, decision_revoked, request_in_progress"),
+        (status = 422, description = "plate_mismatch, idempotency_key_reused")))]
+pub async fn create_payment(
+    State(s): State<AppState>,
+    user: AuthUser,
+    key: IdempotencyHeader,
+    body: ApiJson<CreatePayment>,
+) -> ApiResult<ReplyResponse> {
+    let amount = positive("amount", body.value.amount)?;
+    let idem = IdempotencyKey::new(key.0.as_deref(), "POST /api/v1/payments", &body.raw)?;
+    let b = body.value;
+    let method = match b.method {
+        MethodBody::Balance => PayMethod::Balance,
+        MethodBody::Credit => PayMethod::Credit,
+        MethodBody::Card { card_id } => PayMethod::Card { card_id },
+    };
+    let request = PayRequest {
+        decision_number: b.decision_number,
+        amount,
+        confirm_plate: b.confirm_plate,
+        method,
+    };
+    Ok(ReplyResponse(s.platform.pay(&user.0, idem, request).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The user's own payments, newest first.
+#[utoipa::path(get, path = "/api/v1/payments", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<PaymentView>)))]
+pub async fn list_payments(State(s): State<AppState>, user: AuthUser, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<PaymentView>>> {
+    let (data, next_cursor) = s.platform.payments(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(20)).await?;
+    Ok(Json(Page { data, next_cursor }))
+}
+
+/// One of the user's payments.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 404)))]
+pub async fn get_payment(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<PaymentView>> {
+    Ok(Json(s.platform.payment(&user.0, &id).await?))
+}
+
+/// A signed electronic receipt of one of the user's payments.
+#[utoipa::path(get, path = "/api/v1/receipts/{id}", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "the signed receipt"), (status = 404)))]
+pub async fn get_receipt(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(s.platform.receipt(&user.0, &id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Verification {
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// Verify a receipt's signature against the published keys (no sign-in needed).
+#[utoipa::path(post, path = "/api/v1/receipts/verify", request_body = Object, responses((status = 200, body = Verification)))]
+pub async fn verify_receipt(State(s): State<AppState>, body: ApiJson<serde_json::Value>) -> Json<Verification> {
+    let (valid, reason) = s.platform.verify_receipt(&body.value);
+    Json(Verification { valid, reason })
+}
+
+/// The public keys that verify receipts.
+#[utoipa::path(get, path = "/.well-known/finepay/receipt-keys", responses((status = 200, description = "{keys:[{kid, alg, public_key}]}")))]
+pub async fn receipt_keys(State(s): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(s.platform.signer().published_keys()).unwrap_or_default())
+}

@@ -1,0 +1,102 @@
+//! finepay's HTTP edge: the axum router of SPEC §3, request DTOs, the one error mapping, and the
+//! OpenAPI document generated from the handlers.
+//!
+//! Architecture Invariant: handlers parse input into domain types and call one use case each; no
+//! SQL, no adapters, no business rules here.
+
+mod error;
+mod extract;
+mod handlers;
+
+pub use error::ApiError;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use finepay_core::Platform;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Request bodies above this are refused with 413 (SPEC §3).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub platform: Platform,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "finepay API", version = "1", description = "Pay traffic-violation fines online. Money fields are integer fen (1 yuan = 100 fen)."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
+/// the sandbox bearer token when given.
+pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(handlers::healthz))
+        .routes(routes!(handlers::create_user))
+        .routes(routes!(handlers::create_session))
+        .routes(routes!(handlers::search_services))
+        .routes(routes!(handlers::create_card))
+        .routes(routes!(handlers::get_wallet))
+        .routes(routes!(handlers::create_top_up))
+        .routes(routes!(handlers::get_decision))
+        .routes(routes!(handlers::create_payment, handlers::list_payments))
+        .routes(routes!(handlers::get_payment))
+        .routes(routes!(handlers::get_receipt))
+        .routes(routes!(handlers::verify_receipt))
+        .routes(routes!(handlers::receipt_keys))
+        .with_state(state)
+        .split_for_parts();
+    let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
+    let mut app = api.route(
+        "/api/openapi.json",
+        axum::routing::get(move || {
+            let doc = openapi_json.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    if let Some((control, token)) = sandbox_control {
+        let guarded = control.layer(middleware::from_fn(move |req: Request<axum::body::Body>, next: Next| {
+            let token = token.clone();
+            async move { sandbox_auth(&token, req, next).await }
+        }));
+        app = app.merge(guarded);
+    }
+    app.fallback(|| async { error::plain_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            error::plain_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take this method; see /api/openapi.json")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+async fn sandbox_auth(token: &str, req: Request<axum::body::Body>, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    if extract::bearer(&parts) != Some(token) {
+        return error::plain_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "the sandbox API needs Authorization: Bearer <sandbox token> (printed by finepay serve)",
+        );
+    }
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -1,0 +1,107 @@
+//! The ledger invariants, as queries. Each returns a finding per broken row; `finepay ledger check`
+//! prints them and fails when there is any.
+
+use crate::StoreError;
+use rusqlite::Connection;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+struct Rule {
+    name: &'static str,
+    /// A query whose every row (one text column) is a violation of the rule.
+    sql: &'static str,
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        name: "every ledger transaction balances (postings sum to zero)",
+        sql: "SELECT transaction_id || ' sums to ' || SUM(amount) FROM postings
+              GROUP BY transaction_id HAVING SUM(amount) <> 0",
+    },
+    Rule {
+        name: "every ledger transaction has at least two postings",
+        sql: "SELECT t.id || ' has ' || COUNT(p.id) || ' postings' FROM ledger_transactions t
+              LEFT JOIN postings p ON p.transaction_id = t.id GROUP BY t.id HAVING COUNT(p.id) < 2",
+    },
+    Rule {
+        name: "every account's balance equals the sum of its postings",
+        sql: "SELECT a.key || ' balance ' || a.balance || ' but postings sum to ' || COALESCE(s.total, 0)
+              FROM accounts a LEFT JOIN (SELECT account_key, SUM(amount) AS total FROM postings
+              GROUP BY account_key) s ON s.account_key = a.key
+              WHERE a.balance <> COALESCE(s.total, 0)",
+    },
+    Rule {
+        name: "every posting is on a known account",
+        sql: "SELECT 'posting ' || p.id || ' on unknown account ' || p.account_key FROM postings p
+              LEFT JOIN accounts a ON a.key = p.account_key WHERE a.key IS NULL",
+    },
+    Rule {
+        name: "no user balance is negative",
+        sql: "SELECT key || ' is ' || balance FROM accounts
+              WHERE key LIKE 'user:%:balance' AND balance < 0",
+    },
+    Rule {
+        name: "a decision has at most one succeeded payment that is not refunded",
+        sql: "SELECT decision_number || ' has ' || COUNT(*) || ' succeeded payments' FROM payments
+              WHERE status = 'succeeded' GROUP BY decision_number HAVING COUNT(*) > 1",
+    },
+    Rule {
+        name: "every succeeded payment has its ledger transaction for its amount",
+        sql: "SELECT p.id || ' moved ' || COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = p.ledger_tx_id AND amount > 0), 0) || ' for ' || p.amount
+              FROM payments p WHERE p.status IN ('succeeded', 'refunded')
+              AND COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = p.ledger_tx_id AND amount > 0), 0) <> p.amount",
+    },
+    Rule {
+        name: "every succeeded payment has exactly one receipt",
+        sql: "SELECT p.id || ' has ' || (SELECT COUNT(*) FROM receipts r WHERE r.payment_id = p.id)
+                 || ' receipts'
+              FROM payments p WHERE p.status IN ('succeeded', 'refunded')
+              AND ((SELECT COUNT(*) FROM receipts r WHERE r.payment_id = p.id) <> 1
+                   OR p.receipt_id IS NULL
+                   OR p.receipt_id NOT IN (SELECT id FROM receipts r WHERE r.payment_id = p.id))",
+    },
+    Rule {
+        name: "every succeeded payment has exactly one authority notice",
+        sql: "SELECT p.id || ' has ' || (SELECT COUNT(*) FROM outbox o
+                 WHERE o.payment_id = p.id AND o.kind = 'payment_notice') || ' notices'
+              FROM payments p WHERE p.status IN ('succeeded', 'refunded')
+              AND (SELECT COUNT(*) FROM outbox o WHERE o.payment_id = p.id
+                   AND o.kind = 'payment_notice') <> 1",
+    },
+    Rule {
+        name: "a payment that did not succeed moved no money",
+        sql: "SELECT id || ' is ' || status || ' but has ledger transaction ' || ledger_tx_id
+              FROM payments WHERE status IN ('processing', 'failed') AND ledger_tx_id IS NOT NULL",
+    },
+    Rule {
+        name: "every succeeded top-up has its ledger transaction for its amount",
+        sql: "SELECT t.id || ' credited ' || COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = t.ledger_tx_id AND amount > 0), 0) || ' for ' || t.amount
+              FROM top_ups t WHERE t.status = 'succeeded'
+              AND COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = t.ledger_tx_id AND amount > 0), 0) <> t.amount",
+    },
+];
+
+/// Runs every rule and returns what is broken (empty when the ledger is sound), plus the number of
+/// rules checked.
+pub fn run(conn: &Connection) -> Result<(usize, Vec<Finding>), StoreError> {
+    let mut findings = Vec::new();
+    for rule in RULES {
+        let mut stmt = conn.prepare(rule.sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for detail in rows {
+            findings.push(Finding {
+                rule: rule.name,
+                detail: detail?,
+            });
+        }
+    }
+    Ok((RULES.len(), findings))
+}

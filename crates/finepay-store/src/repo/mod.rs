@@ -1,0 +1,12 @@
+//! Repository functions, one module per aggregate. Each takes the connection (inside the writer's
+//! transaction for writes, a read connection for reads) and does one thing its name says.
+
+pub mod check;
+pub mod decisions;
+pub mod idempotency;
+pub mod ledger;
+pub mod outbox;
+pub mod payments;
+pub mod receipts;
+pub mod top_ups;
+pub mod users;

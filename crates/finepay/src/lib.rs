@@ -1,0 +1,198 @@
+//! The `finepay` binary's library: assembling the platform from its parts (`start`), the demo
+//! data, and the offline commands (`ledger check`, `receipt verify`). Integration tests start the
+//! real server through `start` on a random port.
+
+pub mod demo;
+pub mod offline;
+
+use anyhow::{bail, Context};
+use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySandboxConfig};
+use finepay_authority::{Catalogue, HttpAuthority};
+use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
+use finepay_bank::HttpBank;
+use finepay_core::{AuthorityRoute, Authorities, NumberRule, Platform, PlatformConfig};
+use finepay_receipts::ReceiptSigner;
+use finepay_store::{Db, WriterConfig};
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything `finepay serve` can be told.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (or a bare path); `postgres://…` is refused until the PostgreSQL backend lands.
+    pub database: Option<String>,
+    pub data_dir: PathBuf,
+    pub sandbox_token: Option<String>,
+    pub writer: WriterConfig,
+    pub platform: PlatformConfig,
+    /// How long the platform waits for an authority before treating it as unreachable.
+    pub authority_timeout: Duration,
+    /// How long the platform waits for the bank before asking it about the charge instead.
+    pub bank_timeout: Duration,
+    /// How long a `slow` sandbox authority takes to answer (SPEC: 5 s).
+    pub sandbox_slow_delay: Duration,
+    /// How long the sandbox bank holds the answer of card …0042's first charge.
+    pub sandbox_bank_timeout_delay: Duration,
+}
+
+impl ServeConfig {
+    pub fn new(data_dir: PathBuf) -> ServeConfig {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: None,
+            data_dir,
+            sandbox_token: None,
+            writer: WriterConfig::default(),
+            platform: PlatformConfig::default(),
+            authority_timeout: Duration::from_secs(8),
+            bank_timeout: Duration::from_secs(5),
+            sandbox_slow_delay: Duration::from_secs(5),
+            sandbox_bank_timeout_delay: Duration::from_secs(10),
+        }
+    }
+
+    /// The SQLite file the database URL names (default: `finepay.db` in the data directory).
+    pub fn database_path(&self) -> anyhow::Result<PathBuf> {
+        database_path(self.database.as_deref(), &self.data_dir)
+    }
+}
+
+/// Resolves a database URL to a SQLite file path.
+pub fn database_path(url: Option<&str>, data_dir: &Path) -> anyhow::Result<PathBuf> {
+    match url {
+        None => Ok(data_dir.join("finepay.db")),
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH (the default)")
+        }
+        Some(u) => Ok(PathBuf::from(u.strip_prefix("sqlite://").unwrap_or(u))),
+    }
+}
+
+/// A running platform: its address, the sandbox token, and handles for tests.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub sandbox_addr: SocketAddr,
+    pub sandbox_token: String,
+    pub platform: Platform,
+    pub sandbox_authority: SandboxAuthority,
+    pub bank: HttpBank,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.server.await.context("the server task failed")
+    }
+}
+
+/// Opens the database, keys and sandboxes, starts the workers and serves HTTP.
+pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let db_path = config.database_path()?;
+    let db = Db::open(&db_path, config.writer)
+        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let signer = ReceiptSigner::load_or_create(&config.data_dir).context("cannot load the receipt signing key")?;
+    let secret = load_or_create_secret(&config.data_dir.join("sandbox-authority-secret"))?;
+
+    let sandbox_authority = SandboxAuthority::open(
+        &config.data_dir.join("sandbox-authority.db"),
+        AuthoritySandboxConfig {
+            secret: secret.clone(),
+            slow_delay: config.sandbox_slow_delay,
+        },
+    )
+    .context("cannot open the sandbox authority")?;
+    let sandbox_bank = SandboxBank::open(
+        &config.data_dir.join("sandbox-bank.db"),
+        BankSandboxConfig {
+            timeout_delay: config.sandbox_bank_timeout_delay,
+            ..BankSandboxConfig::default()
+        },
+    )
+    .context("cannot open the sandbox bank")?;
+    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sandbox_addr = sandbox_listener.local_addr()?;
+    let sandbox_app = sandbox_authority.protocol_router().merge(sandbox_bank.router());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(sandbox_listener, sandbox_app).await {
+            tracing::error!(error = %e, "the sandbox server stopped");
+        }
+    });
+
+    let routes = Catalogue::builtin()
+        .cities()
+        .iter()
+        .map(|city| -> anyhow::Result<AuthorityRoute> {
+            let base = format!("http://{sandbox_addr}/authority/v1/{}", city.code);
+            Ok(AuthorityRoute {
+                prefix: city.code.clone(),
+                city: finepay_domain::CityCode::parse(&city.code)?,
+                rule: NumberRule::SixteenDigitsLuhn,
+                client: Arc::new(HttpAuthority::new(&base, &secret, config.authority_timeout)),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bank = HttpBank::new(&format!("http://{sandbox_addr}"), config.bank_timeout);
+    let platform = Platform::new(
+        db,
+        Authorities::new(routes),
+        Arc::new(bank.clone()),
+        signer,
+        config.platform.clone(),
+    );
+    platform.start_workers();
+
+    let sandbox_token = config.sandbox_token.clone().unwrap_or_else(random_token);
+    let app = finepay_http::router(
+        finepay_http::AppState {
+            platform: platform.clone(),
+        },
+        Some((sandbox_authority.control_router(), sandbox_token.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "the server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        sandbox_addr,
+        sandbox_token,
+        platform,
+        sandbox_authority,
+        bank,
+        server,
+    })
+}
+
+fn random_token() -> String {
+    let mut raw = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut raw);
+    format!("sbx_{}", hex::encode(raw))
+}
+
+/// The HMAC secret shared by the platform and the sandbox authority, kept in the data directory.
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()));
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    std::fs::write(path, hex::encode(raw)).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(raw.to_vec())
+}

@@ -1,0 +1,149 @@
+//! The `finepay` command line (SPEC §5).
+
+use clap::{Parser, Subcommand};
+use finepay::{demo, offline, ServeConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "finepay", version, about = "Pay traffic-violation fines online")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform with the sandbox authorities and bank.
+    Serve {
+        #[arg(long, env = "FINEPAY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// sqlite://PATH (default: finepay.db in the data directory).
+        #[arg(long, env = "FINEPAY_DATABASE_URL")]
+        database: Option<String>,
+        /// Holds the receipt signing key and the sandboxes' state.
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+        /// Seed a demo user, card, vehicle and decisions, and print how to use them.
+        #[arg(long)]
+        demo: bool,
+        /// The bearer token of the sandbox control API (random when not given).
+        #[arg(long, env = "FINEPAY_SANDBOX_TOKEN")]
+        sandbox_token: Option<String>,
+        /// Commit one payment per transaction (for benchmarks; slower, same durability).
+        #[arg(long, hide = true)]
+        no_group_commit: bool,
+    },
+    /// Verify the ledger's invariants.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Work with signed receipts.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Exit 0 when every invariant holds, 1 when one does not.
+    Check {
+        #[arg(long, env = "FINEPAY_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Check a receipt's signature offline against saved published keys.
+    Verify {
+        file: PathBuf,
+        /// A saved copy of /.well-known/finepay/receipt-keys (default: the data directory's).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "finepay=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen, database, data_dir, demo, sandbox_token, no_group_commit } => {
+            let mut config = ServeConfig::new(data_dir);
+            config.listen = listen;
+            config.database = database;
+            config.sandbox_token = sandbox_token;
+            if no_group_commit {
+                config.writer.max_batch = 1;
+            }
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve(config, demo))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ledger { command: LedgerCommand::Check { database, data_dir } } => {
+            let path = finepay::database_path(database.as_deref(), &data_dir)?;
+            let (rules, findings) = offline::ledger_check(&path)?;
+            if findings.is_empty() {
+                println!("ledger check passed: {rules} invariants hold in {}", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("ledger check FAILED: {} problem(s) in {}", findings.len(), path.display());
+            for f in findings {
+                println!("- {}: {}", f.rule, f.detail);
+            }
+            Ok(ExitCode::from(1))
+        }
+        Command::Receipt { command: ReceiptCommand::Verify { file, keys, data_dir } } => {
+            let keys = keys.unwrap_or_else(|| data_dir.join(finepay_receipts::PUBLISHED_KEYS_FILE));
+            match offline::receipt_verify(&file, &keys)? {
+                Ok(()) => {
+                    println!("valid: the signature matches the published key");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(reason) => {
+                    println!("invalid: {reason}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: ServeConfig, with_demo: bool) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let running = finepay::start(config).await?;
+    println!("finepay is serving on {}", running.url());
+    println!("sandbox token: {}", running.sandbox_token);
+    if with_demo {
+        let seeded = demo::seed(&running, &data_dir).await?;
+        println!("{}", demo::instructions(&running, &seeded));
+    }
+    tokio::select! {
+        result = running.wait() => result,
+        _ = tokio::signal::ctrl_c() => {
+            println!("stopping");
+            Ok(())
+        }
+    }
+}
