@@ -3,7 +3,9 @@
 use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
 use crate::views::{CardView, CreditView, SessionView, TopUpView, UserView, WalletView};
 use crate::{new_id, CoreError, Platform};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use finepay_bank::BankError;
@@ -26,7 +28,8 @@ const MAX_NAME_CHARS: usize = 50;
 
 impl Platform {
     pub async fn register(&self, r: Registration) -> Result<UserView, CoreError> {
-        let phone = Phone::parse(&r.phone).map_err(|e| CoreError::invalid("phone", e.to_string()))?;
+        let phone =
+            Phone::parse(&r.phone).map_err(|e| CoreError::invalid("phone", e.to_string()))?;
         let id_number = IdNumber::parse(&r.id_number)
             .map_err(|e| CoreError::invalid("id_number", e.to_string()))?;
         let name = r.name.trim().to_string();
@@ -133,10 +136,18 @@ impl Platform {
             .ok_or(CoreError::Unauthenticated)
     }
 
-    pub async fn link_card(&self, user_id: &str, number: &str, holder_name: &str) -> Result<CardView, CoreError> {
+    pub async fn link_card(
+        &self,
+        user_id: &str,
+        number: &str,
+        holder_name: &str,
+    ) -> Result<CardView, CoreError> {
         let digits: String = number.chars().filter(|c| !c.is_whitespace()).collect();
         if !(16..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CoreError::invalid("number", "a bank card number has 16 to 19 digits"));
+            return Err(CoreError::invalid(
+                "number",
+                "a bank card number has 16 to 19 digits",
+            ));
         }
         if !finepay_domain::luhn_valid(&digits) {
             return Err(CoreError::invalid(
@@ -146,13 +157,20 @@ impl Platform {
         }
         let holder = holder_name.trim().to_string();
         if holder.is_empty() || holder.chars().count() > MAX_NAME_CHARS {
-            return Err(CoreError::invalid("holder_name", "enter the name on the card"));
+            return Err(CoreError::invalid(
+                "holder_name",
+                "enter the name on the card",
+            ));
         }
         let link = match self.bank().verify_card(&digits, &holder).await {
             Ok(link) => link,
             Err(BankError::Declined { reason }) => return Err(CoreError::CardDeclined(reason)),
-            Err(BankError::InvalidCard { reason }) => return Err(CoreError::invalid("number", reason)),
-            Err(BankError::Timeout | BankError::Unavailable(_)) => return Err(CoreError::BankUnavailable),
+            Err(BankError::InvalidCard { reason }) => {
+                return Err(CoreError::invalid("number", reason))
+            }
+            Err(BankError::Timeout | BankError::Unavailable(_)) => {
+                return Err(CoreError::BankUnavailable)
+            }
             Err(BankError::Protocol(e)) => return Err(CoreError::Internal(e)),
         };
         let card = users::CardRow {
@@ -169,7 +187,10 @@ impl Platform {
             bank: card.bank.clone(),
             last4: card.last4.clone(),
         };
-        self.db().writer().run(move |c| users::insert_card(c, &card)).await??;
+        self.db()
+            .writer()
+            .run(move |c| users::insert_card(c, &card))
+            .await??;
         Ok(view)
     }
 
@@ -178,10 +199,13 @@ impl Platform {
         let limit = self.config().credit_limit_fen;
         self.db()
             .read(move |c| {
-                let balance = ledger_repo::balance(c, &Account::UserBalance(user_id.clone()).key())?;
+                let balance =
+                    ledger_repo::balance(c, &Account::UserBalance(user_id.clone()).key())?;
                 // The credit account's balance is minus what the user owes (see the ledger's signs).
-                let outstanding =
-                    -ledger_repo::balance(c, &Account::UserCreditReceivable(user_id.clone()).key())?;
+                let outstanding = -ledger_repo::balance(
+                    c,
+                    &Account::UserCreditReceivable(user_id.clone()).key(),
+                )?;
                 let cards = users::list_cards(c, &user_id)?
                     .into_iter()
                     .map(|card| CardView {
@@ -222,7 +246,12 @@ impl Platform {
             .db()
             .read(move |c| users::find_card(c, &uid, &cid))
             .await?
-            .ok_or_else(|| CoreError::invalid("card_id", "no linked card with this id; link it with POST /api/v1/cards"))?;
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "card_id",
+                    "no linked card with this id; link it with POST /api/v1/cards",
+                )
+            })?;
         let now = now_text();
         let id = new_id("top");
         let row = top_ups::TopUpRow {
@@ -243,7 +272,13 @@ impl Platform {
             self.db()
                 .writer()
                 .run(move |c| -> Result<Option<Reply>, CoreError> {
-                    match idempotency::claim_key(c, &row.user_id, &idem.key, &idem.request_hash, &row.created_at)? {
+                    match idempotency::claim_key(
+                        c,
+                        &row.user_id,
+                        &idem.key,
+                        &idem.request_hash,
+                        &row.created_at,
+                    )? {
                         idempotency::KeyState::Claimed => {}
                         other => return answer_existing(other, &idem.request_hash).map(Some),
                     }
@@ -255,12 +290,18 @@ impl Platform {
         if let Some(reply) = claimed {
             return Ok(reply);
         }
-        let outcome = self.charge_card(&row.bank_reference, &card.card_token, row.amount).await;
+        let outcome = self
+            .charge_card(&row.bank_reference, &card.card_token, row.amount)
+            .await;
         self.settle_top_up(row, outcome).await
     }
 
     /// Commits the outcome of a top-up's charge and answers (or stores the answer for) its caller.
-    pub(crate) async fn settle_top_up(&self, row: top_ups::TopUpRow, outcome: ChargeOutcome) -> Result<Reply, CoreError> {
+    pub(crate) async fn settle_top_up(
+        &self,
+        row: top_ups::TopUpRow,
+        outcome: ChargeOutcome,
+    ) -> Result<Reply, CoreError> {
         let bank_code = self.config().bank_code.clone();
         match outcome {
             ChargeOutcome::Unknown => Ok(Reply::fresh(201, top_up_body(&row, "processing"))),
@@ -276,16 +317,29 @@ impl Platform {
     }
 
     /// The stored answer for a key this user already used, if any (checked before any outside call).
-    pub(crate) async fn replay_if_known(&self, user_id: &str, idem: &IdempotencyKey) -> Result<Option<Reply>, CoreError> {
+    pub(crate) async fn replay_if_known(
+        &self,
+        user_id: &str,
+        idem: &IdempotencyKey,
+    ) -> Result<Option<Reply>, CoreError> {
         let (uid, key) = (user_id.to_string(), idem.key.clone());
-        match self.db().read(move |c| idempotency::find_key(c, &uid, &key)).await? {
+        match self
+            .db()
+            .read(move |c| idempotency::find_key(c, &uid, &key))
+            .await?
+        {
             None => Ok(None),
             Some(state) => answer_existing(state, &idem.request_hash).map(Some),
         }
     }
 
     /// Charges a card, resolving a timeout by asking the bank about the same reference.
-    pub(crate) async fn charge_card(&self, reference: &str, card_token: &str, amount: i64) -> ChargeOutcome {
+    pub(crate) async fn charge_card(
+        &self,
+        reference: &str,
+        card_token: &str,
+        amount: i64,
+    ) -> ChargeOutcome {
         match self.bank().charge(reference, card_token, amount).await {
             Ok(_) => ChargeOutcome::Charged,
             Err(BankError::Declined { reason }) | Err(BankError::InvalidCard { reason }) => {
@@ -296,10 +350,12 @@ impl Platform {
                 ChargeOutcome::NotReached
             }
             // Right after a timeout the bank may still be working on it: "never seen" is not final.
-            Err(BankError::Timeout) | Err(BankError::Protocol(_)) => match self.ask_bank(reference).await {
-                ChargeOutcome::NotReached => ChargeOutcome::Unknown,
-                other => other,
-            },
+            Err(BankError::Timeout) | Err(BankError::Protocol(_)) => {
+                match self.ask_bank(reference).await {
+                    ChargeOutcome::NotReached => ChargeOutcome::Unknown,
+                    other => other,
+                }
+            }
         }
     }
 
@@ -311,7 +367,9 @@ impl Platform {
             Ok(Some(finepay_bank::ChargeStatus::Refunded { .. })) => {
                 ChargeOutcome::Declined("the charge was refunded by the bank".into())
             }
-            Ok(Some(finepay_bank::ChargeStatus::Declined { reason })) => ChargeOutcome::Declined(reason),
+            Ok(Some(finepay_bank::ChargeStatus::Declined { reason })) => {
+                ChargeOutcome::Declined(reason)
+            }
             Ok(None) => ChargeOutcome::NotReached,
             Err(e) => {
                 tracing::warn!(reference, error = %e, "cannot ask the bank about a charge; will retry");
@@ -415,7 +473,11 @@ fn hash_password(password: &str) -> Result<String, CoreError> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

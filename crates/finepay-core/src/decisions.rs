@@ -79,7 +79,10 @@ impl Platform {
     /// Writes the snapshot only when its content changed, so lookups do not queue behind payments.
     async fn keep_snapshot(&self, row: &DecisionRow) -> Result<(), CoreError> {
         let n = row.number.clone();
-        let kept = self.db().read(move |c| decisions::find_decision(c, &n)).await?;
+        let kept = self
+            .db()
+            .read(move |c| decisions::find_decision(c, &n))
+            .await?;
         if kept.as_ref().is_some_and(|k| k.same_content(row)) {
             return Ok(());
         }
@@ -99,7 +102,9 @@ impl Platform {
             .read(move |c| payments::live_payment_of_decision(c, &n))
             .await?;
         let status = match live {
-            Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => "paid".to_string(),
+            Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => {
+                "paid".to_string()
+            }
             _ => current.row.status.clone(),
         };
         Ok(view_of(&current, status))
@@ -144,8 +149,8 @@ fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
 }
 
 fn from_record(record: DecisionRecord) -> Result<CurrentDecision, CoreError> {
-    let violation_json = serde_json::to_string(&record.violation)
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let violation_json =
+        serde_json::to_string(&record.violation).map_err(|e| CoreError::Internal(e.to_string()))?;
     let fine = Fen::from_fen(record.fine_fen);
     let late_fee = Fen::from_fen(record.late_fee_fen);
     let amount_due = Fen::from_fen(record.amount_due_fen);

@@ -76,7 +76,11 @@ impl Platform {
 
     /// Delivers one city's due notices. The first is sent alone: when the authority is down, the
     /// rest wait for the next round instead of each failing on its own.
-    async fn deliver_city(&self, city: &str, rows: Vec<outbox::OutboxRow>) -> Vec<(outbox::OutboxRow, Delivery)> {
+    async fn deliver_city(
+        &self,
+        city: &str,
+        rows: Vec<outbox::OutboxRow>,
+    ) -> Vec<(outbox::OutboxRow, Delivery)> {
         let mut out = Vec::with_capacity(rows.len());
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else { return out };
@@ -128,7 +132,10 @@ impl Platform {
     }
 
     /// Records every outcome of a round in one writer job.
-    async fn record_deliveries(&self, results: Vec<(outbox::OutboxRow, Delivery)>) -> Result<(), CoreError> {
+    async fn record_deliveries(
+        &self,
+        results: Vec<(outbox::OutboxRow, Delivery)>,
+    ) -> Result<(), CoreError> {
         let plan: Vec<(outbox::OutboxRow, Delivery, String)> = results
             .into_iter()
             .map(|(row, d)| {
@@ -144,13 +151,29 @@ impl Platform {
                     match delivery {
                         Delivery::Confirmed => {
                             if outbox::mark_delivered(c, row.id, "confirmed", &now)? {
-                                payments::set_authority_status(c, &row.payment_id, "confirmed", None, &now)?;
+                                payments::set_authority_status(
+                                    c,
+                                    &row.payment_id,
+                                    "confirmed",
+                                    None,
+                                    &now,
+                                )?;
                             }
                         }
                         Delivery::Rejected(reason) => {
                             if outbox::mark_delivered(c, row.id, "rejected", &now)? {
-                                tracing::warn!(payment_id = row.payment_id, reason, "authority rejected a payment notice");
-                                payments::set_authority_status(c, &row.payment_id, "rejected", Some(reason), &now)?;
+                                tracing::warn!(
+                                    payment_id = row.payment_id,
+                                    reason,
+                                    "authority rejected a payment notice"
+                                );
+                                payments::set_authority_status(
+                                    c,
+                                    &row.payment_id,
+                                    "rejected",
+                                    Some(reason),
+                                    &now,
+                                )?;
                             }
                         }
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
@@ -166,7 +189,9 @@ impl Platform {
 /// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.
 fn backoff(attempts: i64) -> chrono::Duration {
     let exp = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
-    let base = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(exp)).min(MAX_BACKOFF);
+    let base = FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(MAX_BACKOFF);
     let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..100));
     chrono::Duration::from_std(base + jitter).unwrap_or(chrono::Duration::seconds(1))
 }

@@ -6,7 +6,10 @@ use finepay_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error("{message}")]
-    InvalidRequest { field: Option<String>, message: String },
+    InvalidRequest {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     InvalidPlate(String),
     #[error("{0}")]
@@ -114,7 +117,8 @@ impl CoreError {
 
     /// The error envelope of SPEC §3, as JSON text.
     pub fn envelope(&self) -> serde_json::Value {
-        let mut error = serde_json::json!({ "code": self.code(), "message": self.public_message() });
+        let mut error =
+            serde_json::json!({ "code": self.code(), "message": self.public_message() });
         if let Some(field) = self.field() {
             error["field"] = serde_json::Value::String(field.to_string());
         }

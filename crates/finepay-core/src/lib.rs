@@ -21,7 +21,7 @@ pub mod services;
 pub mod views;
 
 pub use accounts::Registration;
-pub use authorities::{AuthorityRoute, Authorities, NumberRule};
+pub use authorities::{Authorities, AuthorityRoute, NumberRule};
 pub use error::CoreError;
 pub use idempotency::{IdempotencyKey, Reply};
 pub use payments::{PayMethod, PayRequest};

@@ -14,7 +14,9 @@ use crate::{new_id, CoreError, Platform};
 use finepay_authority::PaymentNotice;
 use finepay_domain::{ledger, Account, CityCode, Fen, LedgerTransaction, Plate};
 use finepay_store::repo::payments::PaymentRow;
-use finepay_store::repo::{decisions, idempotency, ledger as ledger_repo, outbox, payments, receipts, users};
+use finepay_store::repo::{
+    decisions, idempotency, ledger as ledger_repo, outbox, payments, receipts, users,
+};
 use finepay_store::{now_text, Connection};
 
 pub const NOTICE_KIND: &str = "payment_notice";
@@ -44,12 +46,36 @@ struct Settlement {
 }
 
 impl Platform {
-    pub async fn pay(&self, user_id: &str, idem: IdempotencyKey, req: PayRequest) -> Result<Reply, CoreError> {
+    pub async fn pay(
+        &self,
+        user_id: &str,
+        idem: IdempotencyKey,
+        req: PayRequest,
+    ) -> Result<Reply, CoreError> {
         if let Some(reply) = self.replay_if_known(user_id, &idem).await? {
             return Ok(reply);
         }
+        match self.pay_fresh(user_id, &idem, req).await {
+            Ok(reply) => Ok(reply),
+            // A request with the same key may have finished meanwhile (e.g. it paid the decision
+            // this one now sees as paid): its answer wins.
+            Err(e) => match self.replay_if_known(user_id, &idem).await? {
+                Some(reply) => Ok(reply),
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn pay_fresh(
+        &self,
+        user_id: &str,
+        idem: &IdempotencyKey,
+        req: PayRequest,
+    ) -> Result<Reply, CoreError> {
+        let idem = idem.clone();
         let (number, route) = self.authorities().route(&req.decision_number)?;
-        let plate = Plate::parse(&req.confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        let plate =
+            Plate::parse(&req.confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
         let current = self.current_decision(&number, route).await?;
         match current.row.status.as_str() {
             "paid" => return Err(CoreError::DecisionAlreadyPaid),
@@ -74,9 +100,15 @@ impl Platform {
         let card = match &req.method {
             PayMethod::Card { card_id } => {
                 let (uid, cid) = (user_id.to_string(), card_id.clone());
-                let card = self.db().read(move |c| users::find_card(c, &uid, &cid)).await?;
+                let card = self
+                    .db()
+                    .read(move |c| users::find_card(c, &uid, &cid))
+                    .await?;
                 Some(card.ok_or_else(|| {
-                    CoreError::invalid("method.card_id", "no linked card with this id; link it with POST /api/v1/cards")
+                    CoreError::invalid(
+                        "method.card_id",
+                        "no linked card with this id; link it with POST /api/v1/cards",
+                    )
                 })?)
             }
             _ => None,
@@ -111,7 +143,8 @@ impl Platform {
             created_at: now.clone(),
             updated_at: now,
         };
-        let city = CityCode::parse(&payment.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let city =
+            CityCode::parse(&payment.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
         let amount = current.charges.amount_due;
         let ledger_tx = match &req.method {
             PayMethod::Balance => ledger::pay_from_balance(user_id, &city, amount),
@@ -139,7 +172,8 @@ impl Platform {
             amount_fen: payment.amount,
             paid_at: chrono::Utc::now(),
         };
-        let notice = serde_json::to_string(&notice).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let notice =
+            serde_json::to_string(&notice).map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok(Settlement {
             payment,
             receipt,
@@ -149,7 +183,11 @@ impl Platform {
         })
     }
 
-    async fn pay_in_one_step(&self, idem: IdempotencyKey, settlement: Settlement) -> Result<Reply, CoreError> {
+    async fn pay_in_one_step(
+        &self,
+        idem: IdempotencyKey,
+        settlement: Settlement,
+    ) -> Result<Reply, CoreError> {
         let reply = self
             .db()
             .writer()
@@ -160,7 +198,13 @@ impl Platform {
                 }
                 if let Some(refusal) = check_funds(c, &s)? {
                     let reply = Reply::from_error(&refusal);
-                    idempotency::complete_key(c, &s.payment.user_id, &idem.key, reply.status, &reply.body)?;
+                    idempotency::complete_key(
+                        c,
+                        &s.payment.user_id,
+                        &idem.key,
+                        reply.status,
+                        &reply.body,
+                    )?;
                     return Ok(reply);
                 }
                 payments::insert_payment(c, &s.payment)?;
@@ -171,7 +215,12 @@ impl Platform {
         Ok(reply)
     }
 
-    async fn pay_by_card(&self, idem: IdempotencyKey, settlement: Settlement, card_token: String) -> Result<Reply, CoreError> {
+    async fn pay_by_card(
+        &self,
+        idem: IdempotencyKey,
+        settlement: Settlement,
+        card_token: String,
+    ) -> Result<Reply, CoreError> {
         let payment = settlement.payment.clone();
         let claimed = self
             .db()
@@ -193,7 +242,11 @@ impl Platform {
         self.settle_card_payment(settlement, outcome).await
     }
 
-    async fn settle_card_payment(&self, s: Settlement, outcome: ChargeOutcome) -> Result<Reply, CoreError> {
+    async fn settle_card_payment(
+        &self,
+        s: Settlement,
+        outcome: ChargeOutcome,
+    ) -> Result<Reply, CoreError> {
         if matches!(outcome, ChargeOutcome::Unknown) {
             // Left `processing`; the resolver asks the bank and finishes it. The key stays held.
             return Ok(Reply::fresh(201, payment_body(&s.payment)));
@@ -217,23 +270,37 @@ impl Platform {
         let uid = row.user_id.clone();
         let user = self.db().read(move |c| users::find_user(c, &uid)).await?;
         let payer = user.map(|u| u.name).unwrap_or_default();
-        let city = CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let city =
+            CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
         let tx = ledger::pay_by_card(&self.config().bank_code, &city, Fen::from_fen(row.amount))
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let settlement = self.prepare_settlement(row, &payer, tx)?;
-        self.settle_card_payment(settlement, outcome).await.map(|_| ())
+        self.settle_card_payment(settlement, outcome)
+            .await
+            .map(|_| ())
     }
 
     pub async fn payment(&self, user_id: &str, id: &str) -> Result<PaymentView, CoreError> {
         let id = id.to_string();
-        match self.db().read(move |c| payments::find_payment(c, &id)).await? {
+        match self
+            .db()
+            .read(move |c| payments::find_payment(c, &id))
+            .await?
+        {
             Some(p) if p.user_id == user_id => Ok(PaymentView::from_row(&p)),
-            _ => Err(CoreError::NotFound("no payment with this id among your payments")),
+            _ => Err(CoreError::NotFound(
+                "no payment with this id among your payments",
+            )),
         }
     }
 
     /// The user's payments, newest first, `limit` per page; the cursor is the last id of a page.
-    pub async fn payments(&self, user_id: &str, cursor: Option<&str>, limit: u32) -> Result<(Vec<PaymentView>, Option<String>), CoreError> {
+    pub async fn payments(
+        &self,
+        user_id: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<PaymentView>, Option<String>), CoreError> {
         let uid = user_id.to_string();
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 100);
@@ -246,22 +313,36 @@ impl Platform {
                         .map(|p| (p.created_at, p.id)),
                     None => None,
                 };
-                payments::list_payments(c, &uid, before.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), limit)
+                payments::list_payments(
+                    c,
+                    &uid,
+                    before.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+                    limit,
+                )
             })
             .await?;
-        let next = if rows.len() == limit as usize { rows.last().map(|p| p.id.clone()) } else { None };
+        let next = if rows.len() == limit as usize {
+            rows.last().map(|p| p.id.clone())
+        } else {
+            None
+        };
         Ok((rows.iter().map(PaymentView::from_row).collect(), next))
     }
 }
 
 /// Claims the key and the decision for this payment; `Some(reply)` when the request must stop here
 /// (a replay, or the decision already has a live payment — that answer is stored under the key).
-fn claim_for_payment(c: &Connection, p: &PaymentRow, idem: &IdempotencyKey) -> Result<Option<Reply>, CoreError> {
+fn claim_for_payment(
+    c: &Connection,
+    p: &PaymentRow,
+    idem: &IdempotencyKey,
+) -> Result<Option<Reply>, CoreError> {
     match idempotency::claim_key(c, &p.user_id, &idem.key, &idem.request_hash, &p.created_at)? {
         idempotency::KeyState::Claimed => {}
         other => return answer_existing(other, &idem.request_hash).map(Some),
     }
-    let revoked = decisions::find_decision(c, &p.decision_number)?.is_some_and(|d| d.status == "revoked");
+    let revoked =
+        decisions::find_decision(c, &p.decision_number)?.is_some_and(|d| d.status == "revoked");
     let refusal = if revoked {
         Some(CoreError::DecisionRevoked)
     } else if payments::live_payment_of_decision(c, &p.decision_number)?.is_some() {
@@ -289,7 +370,8 @@ fn check_funds(c: &Connection, s: &Settlement) -> Result<Option<CoreError>, Core
             Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
         }
         "credit" => {
-            let owed = -ledger_repo::balance(c, &Account::UserCreditReceivable(user.clone()).key())?;
+            let owed =
+                -ledger_repo::balance(c, &Account::UserCreditReceivable(user.clone()).key())?;
             let available = (s.credit_limit - owed).max(0);
             Ok((available < amount).then_some(CoreError::InsufficientCredit { available, amount }))
         }
@@ -304,9 +386,19 @@ fn settle_success(c: &Connection, s: &Settlement) -> Result<Reply, CoreError> {
     let p = &s.payment;
     let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
     if !payments::mark_succeeded(c, &p.id, &tx_id, &s.receipt.id, &now)? {
-        return Err(CoreError::Internal(format!("payment {} was not processing", p.id)));
+        return Err(CoreError::Internal(format!(
+            "payment {} was not processing",
+            p.id
+        )));
     }
-    receipts::insert_receipt(c, &s.receipt.id, &p.id, &s.receipt.number, &s.receipt.body, &now)?;
+    receipts::insert_receipt(
+        c,
+        &s.receipt.id,
+        &p.id,
+        &s.receipt.number,
+        &s.receipt.body,
+        &now,
+    )?;
     outbox::enqueue(c, NOTICE_KIND, &p.city_code, &p.id, &s.notice, &now)?;
     let mut done = p.clone();
     done.status = "succeeded".into();
@@ -319,7 +411,11 @@ fn settle_success(c: &Connection, s: &Settlement) -> Result<Reply, CoreError> {
     Ok(reply)
 }
 
-fn settle_card_in(c: &Connection, s: &Settlement, outcome: &ChargeOutcome) -> Result<Reply, CoreError> {
+fn settle_card_in(
+    c: &Connection,
+    s: &Settlement,
+    outcome: &ChargeOutcome,
+) -> Result<Reply, CoreError> {
     let now = now_text();
     let p = &s.payment;
     match outcome {
@@ -333,7 +429,12 @@ fn settle_card_in(c: &Connection, s: &Settlement, outcome: &ChargeOutcome) -> Re
             Ok(reply)
         }
         ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
-            payments::mark_failed(c, &p.id, "the bank could not be reached; nothing was charged", &now)?;
+            payments::mark_failed(
+                c,
+                &p.id,
+                "the bank could not be reached; nothing was charged",
+                &now,
+            )?;
             if let Some(key) = &p.idempotency_key {
                 idempotency::release_key(c, &p.user_id, key)?;
             }

@@ -64,15 +64,26 @@ impl RateLimiter {
     }
 }
 
-fn take(map: &Mutex<HashMap<String, Window>>, key: &str, cost: u32, limit: u32) -> Result<(), CoreError> {
+fn take(
+    map: &Mutex<HashMap<String, Window>>,
+    key: &str,
+    cost: u32,
+    limit: u32,
+) -> Result<(), CoreError> {
     let now = Instant::now();
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() > MAX_TRACKED {
         map.retain(|_, w| now.duration_since(w.started) < WINDOW);
     }
-    let window = map.entry(key.to_string()).or_insert(Window { started: now, used: 0 });
+    let window = map.entry(key.to_string()).or_insert(Window {
+        started: now,
+        used: 0,
+    });
     if now.duration_since(window.started) >= WINDOW {
-        *window = Window { started: now, used: 0 };
+        *window = Window {
+            started: now,
+            used: 0,
+        };
     }
     if window.used.saturating_add(cost) > limit {
         let left = WINDOW.saturating_sub(now.duration_since(window.started));
@@ -100,7 +111,10 @@ mod tests {
         for _ in 0..5 {
             assert!(limiter.admit("u", "c").is_ok());
         }
-        assert!(matches!(limiter.admit("u", "c"), Err(CoreError::RateLimited { .. })));
+        assert!(matches!(
+            limiter.admit("u", "c"),
+            Err(CoreError::RateLimited { .. })
+        ));
     }
 
     #[test]

@@ -17,12 +17,28 @@ pub(crate) struct SignedReceipt {
 impl Platform {
     /// Builds and signs the receipt of a payment (signed before the writer job, so the single
     /// writer thread never spends time on cryptography).
-    pub(crate) fn sign_receipt(&self, payment: &PaymentRow, payer_name: &str) -> Result<SignedReceipt, CoreError> {
+    pub(crate) fn sign_receipt(
+        &self,
+        payment: &PaymentRow,
+        payer_name: &str,
+    ) -> Result<SignedReceipt, CoreError> {
         let id = format!("rcp_{}", payment.id.trim_start_matches("pay_"));
         let issued_at = finepay_store::now_text();
         // The receipt number people quote: date and the last 12 hex digits of the payment id.
-        let tail: String = payment.id.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-        let number = format!("FP{}{}", &issued_at[..10].replace('-', ""), tail.to_uppercase());
+        let tail: String = payment
+            .id
+            .chars()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let number = format!(
+            "FP{}{}",
+            &issued_at[..10].replace('-', ""),
+            tail.to_uppercase()
+        );
         let city = Catalogue::builtin().city(&payment.city_code);
         let method = MethodView {
             kind: payment.method_type.clone(),
@@ -61,12 +77,17 @@ impl Platform {
     /// A receipt of the user's own payment (another user's receipt is not found).
     pub async fn receipt(&self, user_id: &str, receipt_id: &str) -> Result<Value, CoreError> {
         let id = receipt_id.to_string();
-        let found = self.db().read(move |c| receipts::find_receipt(c, &id)).await?;
+        let found = self
+            .db()
+            .read(move |c| receipts::find_receipt(c, &id))
+            .await?;
         match found {
             Some((body, owner)) if owner == user_id => {
                 serde_json::from_str(&body).map_err(|e| CoreError::Internal(e.to_string()))
             }
-            _ => Err(CoreError::NotFound("no receipt with this id among your payments")),
+            _ => Err(CoreError::NotFound(
+                "no receipt with this id among your payments",
+            )),
         }
     }
 

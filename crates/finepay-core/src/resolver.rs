@@ -21,15 +21,25 @@ pub(crate) async fn run(platform: Platform) {
 
 impl Platform {
     pub(crate) async fn resolve_once(&self) -> Result<(), crate::CoreError> {
-        let age = chrono::Duration::from_std(self.config().resolve_after).unwrap_or(chrono::Duration::seconds(15));
+        let age = chrono::Duration::from_std(self.config().resolve_after)
+            .unwrap_or(chrono::Duration::seconds(15));
         let older_than = time_text(chrono::Utc::now() - age);
         let cutoff = older_than.clone();
-        let stuck = self.db().read(move |c| payments::processing_card_payments(c, &cutoff)).await?;
+        let stuck = self
+            .db()
+            .read(move |c| payments::processing_card_payments(c, &cutoff))
+            .await?;
         for row in stuck {
-            tracing::info!(payment_id = row.id, "asking the bank about a payment left processing");
+            tracing::info!(
+                payment_id = row.id,
+                "asking the bank about a payment left processing"
+            );
             self.resolve_card_payment(row).await?;
         }
-        let stuck = self.db().read(move |c| top_ups::processing_top_ups(c, &older_than)).await?;
+        let stuck = self
+            .db()
+            .read(move |c| top_ups::processing_top_ups(c, &older_than))
+            .await?;
         for row in stuck {
             let outcome = self.ask_bank(&row.bank_reference).await;
             if !matches!(outcome, ChargeOutcome::Unknown) {

@@ -21,7 +21,18 @@ const SERVICES: &[Service] = &[
         name_zh: "交通违法罚款缴纳",
         pinyin: "jiaotong weifa fakuan jiaona",
         path: "/services/traffic-fine-payment",
-        keywords: &["12123", "violation payment", "pay fine", "penalty decision", "ticket", "罚款", "违章缴费", "交罚款", "fakuan", "weizhang"],
+        keywords: &[
+            "12123",
+            "violation payment",
+            "pay fine",
+            "penalty decision",
+            "ticket",
+            "罚款",
+            "违章缴费",
+            "交罚款",
+            "fakuan",
+            "weizhang",
+        ],
     },
     Service {
         id: "vehicle-violation-query",
@@ -97,7 +108,11 @@ pub fn search(q: &str) -> Vec<ServiceView> {
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let score = if terms.is_empty() { 1 } else { score(s, &q, &terms) };
+            let score = if terms.is_empty() {
+                1
+            } else {
+                score(s, &q, &terms)
+            };
             (score > 0).then_some((score, i, s))
         })
         .collect();

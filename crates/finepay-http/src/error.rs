@@ -19,7 +19,8 @@ impl IntoResponse for ApiError {
         if let CoreError::Internal(detail) = &self.0 {
             tracing::error!(error = %detail, "internal error");
         }
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.0.envelope())).into_response();
         if let CoreError::RateLimited { retry_after_s } = &self.0 {
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
@@ -35,10 +36,14 @@ pub struct ReplyResponse(pub Reply);
 
 impl IntoResponse for ReplyResponse {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             self.0.body,
         )
             .into_response();

@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use finepay_core::services::{self, ServiceView};
-use finepay_core::views::{CardView, DecisionView, Page, PaymentView, SessionView, UserView, WalletView};
+use finepay_core::views::{
+    CardView, DecisionView, Page, PaymentView, SessionView, UserView, WalletView,
+};
 use finepay_core::{CoreError, IdempotencyKey, PayMethod, PayRequest};
 use finepay_domain::Fen;
 use serde::{Deserialize, Serialize};
@@ -40,7 +42,10 @@ pub struct CreateUser {
 /// Register with a real name and ID number.
 #[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser,
     responses((status = 201, body = UserView), (status = 400), (status = 409, description = "phone_taken")))]
-pub async fn create_user(State(s): State<AppState>, body: ApiJson<CreateUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
+pub async fn create_user(
+    State(s): State<AppState>,
+    body: ApiJson<CreateUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
     let b = body.value;
     let user = s
         .platform
@@ -63,8 +68,14 @@ pub struct CreateSession {
 /// Sign in; returns a bearer token.
 #[utoipa::path(post, path = "/api/v1/sessions", request_body = CreateSession,
     responses((status = 201, body = SessionView), (status = 401, description = "invalid_credentials")))]
-pub async fn create_session(State(s): State<AppState>, body: ApiJson<CreateSession>) -> ApiResult<(StatusCode, Json<SessionView>)> {
-    let session = s.platform.login(&body.value.phone, &body.value.password).await?;
+pub async fn create_session(
+    State(s): State<AppState>,
+    body: ApiJson<CreateSession>,
+) -> ApiResult<(StatusCode, Json<SessionView>)> {
+    let session = s
+        .platform
+        .login(&body.value.phone, &body.value.password)
+        .await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
@@ -99,8 +110,15 @@ pub struct CreateCard {
 /// Link a bank card (verified with the bank).
 #[utoipa::path(post, path = "/api/v1/cards", request_body = CreateCard, security(("bearer" = [])),
     responses((status = 201, body = CardView), (status = 402, description = "card_declined")))]
-pub async fn create_card(State(s): State<AppState>, user: AuthUser, body: ApiJson<CreateCard>) -> ApiResult<(StatusCode, Json<CardView>)> {
-    let card = s.platform.link_card(&user.0, &body.value.number, &body.value.holder_name).await?;
+pub async fn create_card(
+    State(s): State<AppState>,
+    user: AuthUser,
+    body: ApiJson<CreateCard>,
+) -> ApiResult<(StatusCode, Json<CardView>)> {
+    let card = s
+        .platform
+        .link_card(&user.0, &body.value.number, &body.value.holder_name)
+        .await?;
     Ok((StatusCode::CREATED, Json(card)))
 }
 
@@ -118,7 +136,12 @@ pub struct CreateTopUp {
 }
 
 fn positive(field: &str, amount: i64) -> Result<Fen, ApiError> {
-    Fen::positive(amount).map_err(|_| ApiError(CoreError::invalid(field, format!("`{field}` must be a positive whole number of fen"))))
+    Fen::positive(amount).map_err(|_| {
+        ApiError(CoreError::invalid(
+            field,
+            format!("`{field}` must be a positive whole number of fen"),
+        ))
+    })
 }
 
 /// Top the wallet up from a linked card. Requires `Idempotency-Key`.
@@ -133,7 +156,10 @@ pub async fn create_top_up(
 ) -> ApiResult<ReplyResponse> {
     let amount = positive("amount", body.value.amount)?;
     let idem = IdempotencyKey::new(key.0.as_deref(), "POST /api/v1/wallet/top-ups", &body.raw)?;
-    let reply = s.platform.top_up(&user.0, idem, &body.value.card_id, amount).await?;
+    let reply = s
+        .platform
+        .top_up(&user.0, idem, &body.value.card_id, amount)
+        .await?;
     Ok(ReplyResponse(reply))
 }
 
@@ -149,7 +175,11 @@ pub async fn get_decision(
     client: ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<Json<DecisionView>> {
-    Ok(Json(s.platform.lookup_decision(&user.0, &client.0, &number).await?))
+    Ok(Json(
+        s.platform
+            .lookup_decision(&user.0, &client.0, &number)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -208,22 +238,37 @@ pub struct ListQuery {
 /// The user's own payments, newest first.
 #[utoipa::path(get, path = "/api/v1/payments", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<PaymentView>)))]
-pub async fn list_payments(State(s): State<AppState>, user: AuthUser, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<PaymentView>>> {
-    let (data, next_cursor) = s.platform.payments(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(20)).await?;
+pub async fn list_payments(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<PaymentView>>> {
+    let (data, next_cursor) = s
+        .platform
+        .payments(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(20))
+        .await?;
     Ok(Json(Page { data, next_cursor }))
 }
 
 /// One of the user's payments.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = PaymentView), (status = 404)))]
-pub async fn get_payment(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<PaymentView>> {
+pub async fn get_payment(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PaymentView>> {
     Ok(Json(s.platform.payment(&user.0, &id).await?))
 }
 
 /// A signed electronic receipt of one of the user's payments.
 #[utoipa::path(get, path = "/api/v1/receipts/{id}", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, description = "the signed receipt"), (status = 404)))]
-pub async fn get_receipt(State(s): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get_receipt(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(s.platform.receipt(&user.0, &id).await?))
 }
 
@@ -236,7 +281,10 @@ pub struct Verification {
 
 /// Verify a receipt's signature against the published keys (no sign-in needed).
 #[utoipa::path(post, path = "/api/v1/receipts/verify", request_body = Object, responses((status = 200, body = Verification)))]
-pub async fn verify_receipt(State(s): State<AppState>, body: ApiJson<serde_json::Value>) -> Json<Verification> {
+pub async fn verify_receipt(
+    State(s): State<AppState>,
+    body: ApiJson<serde_json::Value>,
+) -> Json<Verification> {
     let (valid, reason) = s.platform.verify_receipt(&body.value);
     Json(Verification { valid, reason })
 }

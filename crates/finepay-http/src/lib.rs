@@ -76,17 +76,29 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         }),
     );
     if let Some((control, token)) = sandbox_control {
-        let guarded = control.layer(middleware::from_fn(move |req: Request<axum::body::Body>, next: Next| {
-            let token = token.clone();
-            async move { sandbox_auth(&token, req, next).await }
-        }));
+        let guarded = control.layer(middleware::from_fn(
+            move |req: Request<axum::body::Body>, next: Next| {
+                let token = token.clone();
+                async move { sandbox_auth(&token, req, next).await }
+            },
+        ));
         app = app.merge(guarded);
     }
-    app.fallback(|| async { error::plain_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/openapi.json") })
-        .method_not_allowed_fallback(|| async {
-            error::plain_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take this method; see /api/openapi.json")
-        })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    app.fallback(|| async {
+        error::plain_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; see /api/openapi.json",
+        )
+    })
+    .method_not_allowed_fallback(|| async {
+        error::plain_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take this method; see /api/openapi.json",
+        )
+    })
+    .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 async fn sandbox_auth(token: &str, req: Request<axum::body::Body>, next: Next) -> Response {

@@ -31,7 +31,11 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         let v: serde_json::Value = serde_json::from_str(&text).context("demo.json is not JSON")?;
         let decisions = v["decisions"]
             .as_array()
-            .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         return Ok(Demo { decisions });
     }
@@ -51,7 +55,8 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
     };
     let card = p.link_card(&user, DEMO_CARD, DEMO_NAME).await?;
     let idem = IdempotencyKey::new(Some("demo-top-up"), "demo", &json!({}))?;
-    p.top_up(&user, idem, &card.id, Fen::from_fen(100_000)).await?;
+    p.top_up(&user, idem, &card.id, Fen::from_fen(100_000))
+        .await?;
 
     let sandbox = &running.sandbox_authority;
     sandbox.register_vehicle(NewVehicle {
@@ -78,8 +83,11 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         let decision = sandbox.issue_decision(violation.as_str(), Some(issued_on))?;
         decisions.push(decision.decision_number);
     }
-    std::fs::write(&memo, json!({ "user_id": user, "decisions": decisions }).to_string())
-        .with_context(|| format!("cannot write {}", memo.display()))?;
+    std::fs::write(
+        &memo,
+        json!({ "user_id": user, "decisions": decisions }).to_string(),
+    )
+    .with_context(|| format!("cannot write {}", memo.display()))?;
     Ok(Demo { decisions })
 }
 

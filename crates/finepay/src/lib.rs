@@ -10,7 +10,7 @@ use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySan
 use finepay_authority::{Catalogue, HttpAuthority};
 use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_bank::HttpBank;
-use finepay_core::{AuthorityRoute, Authorities, NumberRule, Platform, PlatformConfig};
+use finepay_core::{Authorities, AuthorityRoute, NumberRule, Platform, PlatformConfig};
 use finepay_receipts::ReceiptSigner;
 use finepay_store::{Db, WriterConfig};
 use rand::RngCore;
@@ -96,12 +96,17 @@ impl Running {
 
 /// Opens the database, keys and sandboxes, starts the workers and serves HTTP.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let db_path = config.database_path()?;
     let db = Db::open(&db_path, config.writer)
         .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-    let signer = ReceiptSigner::load_or_create(&config.data_dir).context("cannot load the receipt signing key")?;
+    let signer = ReceiptSigner::load_or_create(&config.data_dir)
+        .context("cannot load the receipt signing key")?;
     let secret = load_or_create_secret(&config.data_dir.join("sandbox-authority-secret"))?;
 
     let sandbox_authority = SandboxAuthority::open(
@@ -122,7 +127,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     .context("cannot open the sandbox bank")?;
     let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sandbox_addr = sandbox_listener.local_addr()?;
-    let sandbox_app = sandbox_authority.protocol_router().merge(sandbox_bank.router());
+    let sandbox_app = sandbox_authority
+        .protocol_router()
+        .merge(sandbox_bank.router());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(sandbox_listener, sandbox_app).await {
             tracing::error!(error = %e, "the sandbox server stopped");
@@ -193,6 +200,7 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
-    std::fs::write(path, hex::encode(raw)).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(path, hex::encode(raw))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(raw.to_vec())
 }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "finepay", version, about = "Pay traffic-violation fines online")]
+#[command(
+    name = "finepay",
+    version,
+    about = "Pay traffic-violation fines online"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,7 +78,8 @@ enum ReceiptCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "finepay=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "finepay=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -89,7 +94,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, database, data_dir, demo, sandbox_token, no_group_commit } => {
+        Command::Serve {
+            listen,
+            database,
+            data_dir,
+            demo,
+            sandbox_token,
+            no_group_commit,
+        } => {
             let mut config = ServeConfig::new(data_dir);
             config.listen = listen;
             config.database = database;
@@ -101,20 +113,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(serve(config, demo))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ledger { command: LedgerCommand::Check { database, data_dir } } => {
+        Command::Ledger {
+            command: LedgerCommand::Check { database, data_dir },
+        } => {
             let path = finepay::database_path(database.as_deref(), &data_dir)?;
             let (rules, findings) = offline::ledger_check(&path)?;
             if findings.is_empty() {
-                println!("ledger check passed: {rules} invariants hold in {}", path.display());
+                println!(
+                    "ledger check passed: {rules} invariants hold in {}",
+                    path.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("ledger check FAILED: {} problem(s) in {}", findings.len(), path.display());
+            println!(
+                "ledger check FAILED: {} problem(s) in {}",
+                findings.len(),
+                path.display()
+            );
             for f in findings {
                 println!("- {}: {}", f.rule, f.detail);
             }
             Ok(ExitCode::from(1))
         }
-        Command::Receipt { command: ReceiptCommand::Verify { file, keys, data_dir } } => {
+        Command::Receipt {
+            command:
+                ReceiptCommand::Verify {
+                    file,
+                    keys,
+                    data_dir,
+                },
+        } => {
             let keys = keys.unwrap_or_else(|| data_dir.join(finepay_receipts::PUBLISHED_KEYS_FILE));
             match offline::receipt_verify(&file, &keys)? {
                 Ok(()) => {

@@ -13,7 +13,10 @@ pub fn ledger_check(db_path: &Path) -> anyhow::Result<(usize, Vec<check::Finding
 }
 
 /// Verifies a saved receipt against a saved copy of the published keys.
-pub fn receipt_verify(receipt_file: &Path, keys_file: &Path) -> anyhow::Result<Result<(), &'static str>> {
+pub fn receipt_verify(
+    receipt_file: &Path,
+    keys_file: &Path,
+) -> anyhow::Result<Result<(), &'static str>> {
     let text = std::fs::read_to_string(receipt_file)
         .with_context(|| format!("cannot read the receipt {}", receipt_file.display()))?;
     let receipt: serde_json::Value = serde_json::from_str(&text)

@@ -12,6 +12,7 @@ use crate::protocol::{
     SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -284,7 +285,8 @@ async fn notices_of_day(
     }
 }
 
-/// Parse a JSON request body, or answer 400 `invalid_request`.
+/// Parse a JSON request body, or answer 400 `invalid_request`. The error is the finished response
+/// (large, but built once per bad request), so the handlers can return it as is.
 #[allow(clippy::result_large_err)]
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| {
@@ -374,8 +376,15 @@ struct EventsQuery {
 async fn events(
     State(sandbox): State<SandboxAuthority>,
     Path(city): Path<String>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "after and limit must be non-negative integers",
+        );
+    };
     let after = query.after.unwrap_or(0);
     let limit = query.limit.unwrap_or(100);
     match blocking(move || sandbox.events(&city, after, limit)).await {

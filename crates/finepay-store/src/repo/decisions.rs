@@ -83,7 +83,11 @@ pub fn find_decision(conn: &Connection, number: &str) -> Result<Option<DecisionR
         .optional()?)
 }
 
-pub fn set_decision_status(conn: &Connection, number: &str, status: &str) -> Result<(), StoreError> {
+pub fn set_decision_status(
+    conn: &Connection,
+    number: &str,
+    status: &str,
+) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE decisions SET status = ?2 WHERE number = ?1")?
         .execute(params![number, status])?;
     Ok(())

@@ -11,11 +11,19 @@ pub enum KeyState {
     /// Another request holds it and has not finished.
     Running { request_hash: String },
     /// Finished: the stored response.
-    Done { request_hash: String, status: u16, body: String },
+    Done {
+        request_hash: String,
+        status: u16,
+        body: String,
+    },
 }
 
 /// The key's current state, without claiming it.
-pub fn find_key(conn: &Connection, user_id: &str, key: &str) -> Result<Option<KeyState>, StoreError> {
+pub fn find_key(
+    conn: &Connection,
+    user_id: &str,
+    key: &str,
+) -> Result<Option<KeyState>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT request_hash, state, response_status, response_body
@@ -27,7 +35,11 @@ pub fn find_key(conn: &Connection, user_id: &str, key: &str) -> Result<Option<Ke
             let status: Option<u16> = r.get(2)?;
             let body: Option<String> = r.get(3)?;
             Ok(match (state.as_str(), status, body) {
-                ("done", Some(status), Some(body)) => KeyState::Done { request_hash: hash, status, body },
+                ("done", Some(status), Some(body)) => KeyState::Done {
+                    request_hash: hash,
+                    status,
+                    body,
+                },
                 _ => KeyState::Running { request_hash: hash },
             })
         })
@@ -73,8 +85,10 @@ pub fn complete_key(
 
 /// Frees a key whose request ended in a transient failure, so the client may retry with it.
 pub fn release_key(conn: &Connection, user_id: &str, key: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND state = 'running'")?
-        .execute(params![user_id, key])?;
+    conn.prepare_cached(
+        "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND state = 'running'",
+    )?
+    .execute(params![user_id, key])?;
     Ok(())
 }
 

@@ -38,7 +38,8 @@ pub fn post_transaction(
     let mut insert = conn.prepare_cached(
         "INSERT INTO postings (transaction_id, account_key, amount) VALUES (?1, ?2, ?3)",
     )?;
-    let mut bump = conn.prepare_cached("UPDATE accounts SET balance = balance + ?2 WHERE key = ?1")?;
+    let mut bump =
+        conn.prepare_cached("UPDATE accounts SET balance = balance + ?2 WHERE key = ?1")?;
     for p in postings {
         ensure.execute(params![p.account_key, now])?;
         insert.execute(params![id, p.account_key, p.amount])?;
@@ -57,7 +58,10 @@ pub fn balance(conn: &Connection, account_key: &str) -> Result<i64, StoreError> 
 }
 
 /// The postings of one ledger transaction, as (account key, amount).
-pub fn postings_of(conn: &Connection, transaction_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn postings_of(
+    conn: &Connection,
+    transaction_id: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT account_key, amount FROM postings WHERE transaction_id = ?1 ORDER BY id",
     )?;

@@ -56,7 +56,12 @@ pub fn next_due_at(conn: &Connection) -> Result<Option<String>, StoreError> {
 }
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
-pub fn mark_delivered(conn: &Connection, id: i64, outcome: &str, now: &str) -> Result<bool, StoreError> {
+pub fn mark_delivered(
+    conn: &Connection,
+    id: i64,
+    outcome: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET delivered_at = ?3, outcome = ?2, attempts = attempts + 1

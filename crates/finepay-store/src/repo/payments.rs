@@ -93,7 +93,10 @@ pub fn insert_payment(conn: &Connection, p: &PaymentRow) -> Result<(), StoreErro
 
 pub fn find_payment(conn: &Connection, id: &str) -> Result<Option<PaymentRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 /// The live (processing or succeeded) payment of a decision, if any.
@@ -159,7 +162,12 @@ pub fn mark_succeeded(
     Ok(n == 1)
 }
 
-pub fn mark_failed(conn: &Connection, id: &str, reason: &str, now: &str) -> Result<bool, StoreError> {
+pub fn mark_failed(
+    conn: &Connection,
+    id: &str,
+    reason: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE payments SET status = 'failed', failure_reason = ?2, updated_at = ?3
@@ -189,7 +197,10 @@ pub fn set_authority_status(
 }
 
 /// Card payments left in `processing` (a bank timeout or a crash between the two steps).
-pub fn processing_card_payments(conn: &Connection, older_than: &str) -> Result<Vec<PaymentRow>, StoreError> {
+pub fn processing_card_payments(
+    conn: &Connection,
+    older_than: &str,
+) -> Result<Vec<PaymentRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payments WHERE status = 'processing' AND updated_at < ?1 LIMIT 100"
     );

@@ -38,7 +38,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TopUpRow> {
 }
 
 pub fn insert_top_up(conn: &Connection, t: &TopUpRow) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO top_ups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    let sql = format!(
+        "INSERT INTO top_ups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    );
     conn.prepare_cached(&sql)?.execute(params![
         t.id,
         t.user_id,
@@ -57,10 +59,18 @@ pub fn insert_top_up(conn: &Connection, t: &TopUpRow) -> Result<(), StoreError> 
 
 pub fn find_top_up(conn: &Connection, id: &str) -> Result<Option<TopUpRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM top_ups WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
-pub fn mark_top_up_succeeded(conn: &Connection, id: &str, ledger_tx_id: &str, now: &str) -> Result<bool, StoreError> {
+pub fn mark_top_up_succeeded(
+    conn: &Connection,
+    id: &str,
+    ledger_tx_id: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE top_ups SET status = 'succeeded', ledger_tx_id = ?2, updated_at = ?3
@@ -70,7 +80,12 @@ pub fn mark_top_up_succeeded(conn: &Connection, id: &str, ledger_tx_id: &str, no
     Ok(n == 1)
 }
 
-pub fn mark_top_up_failed(conn: &Connection, id: &str, reason: &str, now: &str) -> Result<bool, StoreError> {
+pub fn mark_top_up_failed(
+    conn: &Connection,
+    id: &str,
+    reason: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE top_ups SET status = 'failed', failure_reason = ?2, updated_at = ?3
@@ -80,8 +95,13 @@ pub fn mark_top_up_failed(conn: &Connection, id: &str, reason: &str, now: &str) 
     Ok(n == 1)
 }
 
-pub fn processing_top_ups(conn: &Connection, older_than: &str) -> Result<Vec<TopUpRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < ?1 LIMIT 100");
+pub fn processing_top_ups(
+    conn: &Connection,
+    older_than: &str,
+) -> Result<Vec<TopUpRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < ?1 LIMIT 100"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([older_than], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -3,7 +3,7 @@
 //! ends, `finepay ledger check`'s invariants must hold on its database.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use finepay::{ServeConfig, Running};
+use finepay::{Running, ServeConfig};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -45,7 +45,11 @@ pub fn id_number(serial: u32) -> String {
     let body = format!("110105199001{:02}{:03}", 1 + serial % 28, serial % 1000);
     let body = &body[..17];
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.chars().zip(W).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
+    let sum: u32 = body
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
 }
@@ -72,7 +76,10 @@ impl TestApp {
         TestApp {
             running,
             url,
-            http: Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             dir,
         }
     }
@@ -119,7 +126,12 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    pub async fn sandbox(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn sandbox(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.url))
@@ -145,7 +157,11 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
         let created: Value = res.json().await.unwrap();
         let res = self
-            .post("/api/v1/sessions", None, &json!({"phone": phone, "password": "correct horse"}))
+            .post(
+                "/api/v1/sessions",
+                None,
+                &json!({"phone": phone, "password": "correct horse"}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let session: Value = res.json().await.unwrap();
@@ -159,7 +175,11 @@ impl TestApp {
 
     pub async fn link_card(&self, user: &User, number: &str) -> String {
         let res = self
-            .post("/api/v1/cards", Some(&user.token), &json!({"number": number, "holder_name": user.name}))
+            .post(
+                "/api/v1/cards",
+                Some(&user.token),
+                &json!({"number": number, "holder_name": user.name}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
         let card: Value = res.json().await.unwrap();
@@ -171,14 +191,21 @@ impl TestApp {
         let user = self.user().await;
         let card = self.link_card(&user, CARD_OK).await;
         let res = self
-            .post_idem("/api/v1/wallet/top-ups", &user.token, &format!("top-{}", user.id), &json!({"card_id": card, "amount": yuan * 100}))
+            .post_idem(
+                "/api/v1/wallet/top-ups",
+                &user.token,
+                &format!("top-{}", user.id),
+                &json!({"card_id": card, "amount": yuan * 100}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED, "{:?}", res.text().await);
         (user, card)
     }
 
     pub async fn balance(&self, user: &User) -> i64 {
-        self.get_json("/api/v1/wallet", &user.token).await["balance"].as_i64().unwrap()
+        self.get_json("/api/v1/wallet", &user.token).await["balance"]
+            .as_i64()
+            .unwrap()
     }
 
     /// Registers a vehicle, records a red-light violation (1625) and issues a decision served
@@ -188,11 +215,16 @@ impl TestApp {
             .sandbox(
                 reqwest::Method::POST,
                 "/sandbox/v1/vehicles",
-                Some(json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                            "owner_id_number": id_number(7), "city_code": city})),
+                Some(
+                    json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
+                            "owner_id_number": id_number(7), "city_code": city}),
+                ),
             )
             .await;
-        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status} {body}");
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status} {body}"
+        );
         let (status, v) = self
             .sandbox(
                 reqwest::Method::POST,
@@ -206,7 +238,10 @@ impl TestApp {
         let (status, d) = self
             .sandbox(
                 reqwest::Method::POST,
-                &format!("/sandbox/v1/violations/{}/decision", v["id"].as_str().unwrap()),
+                &format!(
+                    "/sandbox/v1/violations/{}/decision",
+                    v["id"].as_str().unwrap()
+                ),
                 Some(json!({"issued_on": issued_on.to_string()})),
             )
             .await;
@@ -216,20 +251,36 @@ impl TestApp {
 
     pub async fn set_mode(&self, city: &str, mode: &str) {
         let (status, body) = self
-            .sandbox(reqwest::Method::PUT, &format!("/sandbox/v1/authorities/{city}/mode"), Some(json!({"mode": mode})))
+            .sandbox(
+                reqwest::Method::PUT,
+                &format!("/sandbox/v1/authorities/{city}/mode"),
+                Some(json!({"mode": mode})),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
     pub async fn authority_record(&self, number: &str) -> Value {
         let (status, body) = self
-            .sandbox(reqwest::Method::GET, &format!("/sandbox/v1/decisions/{number}"), None)
+            .sandbox(
+                reqwest::Method::GET,
+                &format!("/sandbox/v1/decisions/{number}"),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
 
-    pub async fn pay(&self, user: &User, key: &str, number: &str, amount: i64, plate: &str, method: Value) -> Response {
+    pub async fn pay(
+        &self,
+        user: &User,
+        key: &str,
+        number: &str,
+        amount: i64,
+        plate: &str,
+        method: Value,
+    ) -> Response {
         self.post_idem(
             "/api/v1/payments",
             &user.token,
@@ -240,10 +291,18 @@ impl TestApp {
     }
 
     /// Polls a payment until its authority status is `want` or `within` passes.
-    pub async fn wait_authority_status(&self, user: &User, payment_id: &str, want: &str, within: Duration) -> Value {
+    pub async fn wait_authority_status(
+        &self,
+        user: &User,
+        payment_id: &str,
+        want: &str,
+        within: Duration,
+    ) -> Value {
         let start = std::time::Instant::now();
         loop {
-            let p = self.get_json(&format!("/api/v1/payments/{payment_id}"), &user.token).await;
+            let p = self
+                .get_json(&format!("/api/v1/payments/{payment_id}"), &user.token)
+                .await;
             if p["authority_status"] == want || start.elapsed() > within {
                 return p;
             }

@@ -1,0 +1,182 @@
+//! Acceptance 9: `finepay ledger check` passes on a database the suite used and fails on one
+//! that was tampered with.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+
+fn ledger_check(db: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
+        .args([
+            "ledger",
+            "check",
+            "--database",
+            &format!("sqlite://{}", db.display()),
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A consistent copy of the live database to tamper with.
+fn copy_of(app: &TestApp, name: &str) -> std::path::PathBuf {
+    let copy = app.dir.path().join(name);
+    let conn = finepay_store::open_existing(&app.db_path()).unwrap();
+    conn.execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+        .unwrap();
+    copy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
+    let app = TestApp::spawn().await;
+    let (user, card) = app.funded_user(1_000).await;
+    let a = app.decision("京A12345", "110000", 0).await;
+    let b = app.decision("京A12345", "110000", 30).await;
+    let (s, _) = json(
+        app.pay(
+            &user,
+            "a",
+            &a,
+            20_000,
+            "京A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let due = app
+        .get_json(&format!("/api/v1/penalty-decisions/{b}"), &user.token)
+        .await["amount_due"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = json(
+        app.pay(
+            &user,
+            "b",
+            &b,
+            due,
+            "京A12345",
+            json!({"type": "card", "card_id": card}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let (code, out) = ledger_check(&app.db_path());
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("passed"), "{out}");
+
+    // A balance changed without a posting.
+    let t1 = copy_of(&app, "tampered-balance.db");
+    let conn = finepay_store::open_existing(&t1).unwrap();
+    conn.execute(
+        "UPDATE accounts SET balance = balance + 100 WHERE key LIKE 'user:%:balance'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let (code, out) = ledger_check(&t1);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("balance equals the sum of its postings"),
+        "{out}"
+    );
+
+    // A posting changed, so its transaction no longer balances.
+    let t2 = copy_of(&app, "tampered-posting.db");
+    let conn = finepay_store::open_existing(&t2).unwrap();
+    conn.execute(
+        "UPDATE postings SET amount = amount + 1 WHERE id = (SELECT MIN(id) FROM postings)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let (code, out) = ledger_check(&t2);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("balances (postings sum to zero)"), "{out}");
+
+    // A receipt removed from a succeeded payment.
+    let t3 = copy_of(&app, "tampered-receipt.db");
+    let conn = finepay_store::open_existing(&t3).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM receipts WHERE rowid = (SELECT MIN(rowid) FROM receipts);").unwrap();
+    drop(conn);
+    let (code, out) = ledger_check(&t3);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("exactly one receipt"), "{out}");
+}
+
+#[test]
+fn ledger_check_of_a_missing_database_is_an_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = ledger_check(&dir.path().join("nothing.db"));
+    assert_ne!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_verifies_offline_against_saved_keys() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let n = app.decision("京A12345", "110000", 0).await;
+    let (_, p) = json(
+        app.pay(
+            &user,
+            "r",
+            &n,
+            20_000,
+            "京A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    let receipt = app
+        .get_json(
+            &format!("/api/v1/receipts/{}", p["receipt_id"].as_str().unwrap()),
+            &user.token,
+        )
+        .await;
+    let keys: serde_json::Value = app
+        .get("/.well-known/finepay/receipt-keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let receipt_file = app.dir.path().join("receipt.json");
+    let keys_file = app.dir.path().join("keys.json");
+    std::fs::write(&receipt_file, receipt.to_string()).unwrap();
+    std::fs::write(&keys_file, keys.to_string()).unwrap();
+    let verify = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_finepay"))
+            .args([
+                "receipt",
+                "verify",
+                file.to_str().unwrap(),
+                "--keys",
+                keys_file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = verify(&receipt_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut forged = receipt.clone();
+    forged["payer_masked"] = json!("**虎");
+    let forged_file = app.dir.path().join("forged.json");
+    std::fs::write(&forged_file, forged.to_string()).unwrap();
+    let out = verify(&forged_file);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signature_mismatch"));
+}
