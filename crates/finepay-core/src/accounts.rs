@@ -11,7 +11,7 @@ use base64::Engine;
 use finepay_bank::BankError;
 use finepay_domain::{ledger, mask_name, Account, Fen, IdNumber, LedgerTransaction, Phone};
 use finepay_store::repo::{idempotency, ledger as ledger_repo, top_ups, users};
-use finepay_store::{now_text, time_text, Connection};
+use finepay_store::{now_text, time_text, Sql};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -290,6 +290,7 @@ impl Platform {
         if let Some(reply) = claimed {
             return Ok(reply);
         }
+        let _held = self.hold_charge(&row.bank_reference);
         let outcome = self
             .charge_card(&row.bank_reference, &card.card_token, row.amount)
             .await;
@@ -391,7 +392,7 @@ pub(crate) enum ChargeOutcome {
 }
 
 fn settle_top_up_in(
-    c: &Connection,
+    c: &dyn Sql,
     row: &top_ups::TopUpRow,
     outcome: &ChargeOutcome,
     bank_code: &str,
@@ -404,7 +405,13 @@ fn settle_top_up_in(
             let tx = ledger::top_up(&row.user_id, bank_code, amount)
                 .map_err(|e| CoreError::Internal(e.to_string()))?;
             let tx_id = post_ledger(c, &tx, &row.id, &now)?;
-            top_ups::mark_top_up_succeeded(c, &row.id, &tx_id, &now)?;
+            // Only a top-up still processing may be credited; otherwise the job rolls back whole.
+            if !top_ups::mark_top_up_succeeded(c, &row.id, &tx_id, &now)? {
+                return Err(CoreError::Internal(format!(
+                    "top-up {} was already settled",
+                    row.id
+                )));
+            }
             let reply = Reply::fresh(201, top_up_body(row, "succeeded"));
             if let Some(key) = key {
                 idempotency::complete_key(c, &row.user_id, key, reply.status, &reply.body)?;
@@ -412,7 +419,12 @@ fn settle_top_up_in(
             Ok(reply)
         }
         ChargeOutcome::Declined(reason) => {
-            top_ups::mark_top_up_failed(c, &row.id, reason, &now)?;
+            if !top_ups::mark_top_up_failed(c, &row.id, reason, &now)? {
+                return Err(CoreError::Internal(format!(
+                    "top-up {} was already settled",
+                    row.id
+                )));
+            }
             let reply = Reply::from_error(&CoreError::CardDeclined(reason.clone()));
             if let Some(key) = key {
                 idempotency::complete_key(c, &row.user_id, key, reply.status, &reply.body)?;
@@ -420,7 +432,12 @@ fn settle_top_up_in(
             Ok(reply)
         }
         ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
-            top_ups::mark_top_up_failed(c, &row.id, "the bank could not be reached", &now)?;
+            if !top_ups::mark_top_up_failed(c, &row.id, "the bank could not be reached", &now)? {
+                return Err(CoreError::Internal(format!(
+                    "top-up {} was already settled",
+                    row.id
+                )));
+            }
             if let Some(key) = key {
                 idempotency::release_key(c, &row.user_id, key)?;
             }
@@ -441,9 +458,26 @@ fn top_up_body(row: &top_ups::TopUpRow, status: &str) -> String {
     serde_json::to_string(&view).unwrap_or_default()
 }
 
+/// Reads a stored ledger transaction back into the domain type (balanced by construction).
+pub(crate) fn load_ledger(c: &dyn Sql, tx_id: &str) -> Result<LedgerTransaction, CoreError> {
+    let postings = ledger_repo::postings_of(c, tx_id)?
+        .into_iter()
+        .map(|(key, amount)| {
+            Account::parse_key(&key)
+                .map(|account| finepay_domain::Posting {
+                    account,
+                    amount: Fen::from_fen(amount),
+                })
+                .ok_or_else(|| CoreError::Internal(format!("unknown account {key} in {tx_id}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    LedgerTransaction::new(finepay_domain::TxKind::Payment, postings)
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
 /// Writes a domain ledger transaction (already proven balanced) and returns its id.
 pub(crate) fn post_ledger(
-    c: &Connection,
+    c: &dyn Sql,
     tx: &LedgerTransaction,
     reference: &str,
     now: &str,

@@ -14,6 +14,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 const BATCH: u32 = 512;
+/// How long a claim keeps other instances off a row: longer than a delivery attempt may take (the
+/// authority timeout is 8 s), short enough that rows claimed by a crashed instance go out soon.
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 const POLL: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(1000);
@@ -49,7 +52,16 @@ impl Platform {
     /// Sends every due notice once; returns how many were attempted.
     pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
         let now = now_text();
-        let rows = self.db().read(move |c| outbox::due(c, &now, BATCH)).await?;
+        if !self.db().read(move |c| outbox::any_due(c, &now)).await? {
+            return Ok(0);
+        }
+        // Claim through the writer: another instance skips what this one holds until the lease ends.
+        let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
+        let rows = self
+            .db()
+            .writer()
+            .run(move |c| outbox::claim_due(c, &now, &lease_until, BATCH))
+            .await??;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -174,6 +186,7 @@ impl Platform {
                                     Some(reason),
                                     &now,
                                 )?;
+                                refund_rejected(c, &row.payment_id, &now)?;
                             }
                         }
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
@@ -184,6 +197,42 @@ impl Platform {
             .await??;
         Ok(())
     }
+}
+
+/// A rejected payment is refunded in the same job that records the rejection (SPEC §2: "a
+/// rejection refunds automatically"): the reversing ledger transaction puts the money back where it
+/// came from (balance, or credit line). Card payments also need the bank to return the money; until
+/// the bank refund flow exists they stay `succeeded` with `authority_status: rejected` and are logged.
+fn refund_rejected(
+    c: &dyn finepay_store::Sql,
+    payment_id: &str,
+    now: &str,
+) -> Result<(), CoreError> {
+    let Some(p) = payments::find_payment(c, payment_id)? else {
+        return Ok(());
+    };
+    if p.status != "succeeded" || p.method_type == "card" {
+        if p.method_type == "card" {
+            tracing::error!(
+                payment_id,
+                "a rejected card payment needs a bank refund; left for an operator"
+            );
+        }
+        return Ok(());
+    }
+    let Some(tx_id) = p.ledger_tx_id.as_deref() else {
+        return Ok(());
+    };
+    let original = crate::accounts::load_ledger(c, tx_id)?;
+    let reversal = finepay_domain::ledger::refund(&original)
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    crate::accounts::post_ledger(c, &reversal, payment_id, now)?;
+    if !payments::mark_refunded(c, payment_id, now)? {
+        return Err(CoreError::Internal(format!(
+            "payment {payment_id} was not succeeded"
+        )));
+    }
+    Ok(())
 }
 
 /// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.

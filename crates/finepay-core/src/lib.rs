@@ -30,7 +30,8 @@ pub use ratelimit::LookupLimits;
 use finepay_bank::Bank;
 use finepay_receipts::ReceiptSigner;
 use finepay_store::Db;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -73,6 +74,8 @@ struct Inner {
     config: PlatformConfig,
     limiter: ratelimit::RateLimiter,
     outbox_wake: Notify,
+    /// Bank references whose charge a request is handling right now; the resolver leaves them be.
+    charges_in_flight: Mutex<HashSet<String>>,
 }
 
 impl Platform {
@@ -93,6 +96,7 @@ impl Platform {
                 config,
                 limiter,
                 outbox_wake: Notify::new(),
+                charges_in_flight: Mutex::new(HashSet::new()),
             }),
         }
     }
@@ -124,6 +128,28 @@ impl Platform {
         self.inner.bank.as_ref()
     }
 
+    /// Marks a bank reference as being charged by this request until the guard drops, so the
+    /// resolver does not settle it underneath (a crash empties the set: then the resolver may).
+    fn hold_charge(&self, reference: &str) -> ChargeHold {
+        self.inner
+            .charges_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(reference.to_string());
+        ChargeHold {
+            platform: self.clone(),
+            reference: reference.to_string(),
+        }
+    }
+
+    fn charge_in_flight(&self, reference: &str) -> bool {
+        self.inner
+            .charges_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(reference)
+    }
+
     /// Wakes the outbox dispatcher after a commit that enqueued a notice.
     fn wake_dispatcher(&self) {
         self.inner.outbox_wake.notify_one();
@@ -140,4 +166,21 @@ pub fn today_in_china() -> chrono::NaiveDate {
 /// A new identifier: a prefix and a time-ordered UUID (v7), so ids sort by creation.
 pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// See [`Platform::hold_charge`].
+struct ChargeHold {
+    platform: Platform,
+    reference: String,
+}
+
+impl Drop for ChargeHold {
+    fn drop(&mut self) {
+        self.platform
+            .inner
+            .charges_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.reference);
+    }
 }

@@ -17,7 +17,7 @@ use finepay_store::repo::payments::PaymentRow;
 use finepay_store::repo::{
     decisions, idempotency, ledger as ledger_repo, outbox, payments, receipts, users,
 };
-use finepay_store::{now_text, Connection};
+use finepay_store::{now_text, Sql};
 
 pub const NOTICE_KIND: &str = "payment_notice";
 
@@ -73,10 +73,18 @@ impl Platform {
         req: PayRequest,
     ) -> Result<Reply, CoreError> {
         let idem = idem.clone();
+        // Paying looks the decision up too: the same limit applies, against guessing numbers.
+        self.inner.limiter.admit_user(user_id)?;
         let (number, route) = self.authorities().route(&req.decision_number)?;
         let plate =
             Plate::parse(&req.confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
-        let current = self.current_decision(&number, route).await?;
+        let current = match self.current_decision(&number, route).await {
+            Err(CoreError::DecisionNotFound) => {
+                self.inner.limiter.charge_failure(user_id);
+                return Err(CoreError::DecisionNotFound);
+            }
+            other => other?,
+        };
         match current.row.status.as_str() {
             "paid" => return Err(CoreError::DecisionAlreadyPaid),
             "revoked" => return Err(CoreError::DecisionRevoked),
@@ -170,7 +178,10 @@ impl Platform {
             payment_id: payment.id.clone(),
             decision_number: payment.decision_number.clone(),
             amount_fen: payment.amount,
-            paid_at: chrono::Utc::now(),
+            // When the payer paid, not when it settled: the authority prices the late fee by it.
+            paid_at: chrono::DateTime::parse_from_rfc3339(&payment.created_at)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(|_| chrono::Utc::now()),
         };
         let notice =
             serde_json::to_string(&notice).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -207,7 +218,7 @@ impl Platform {
                     )?;
                     return Ok(reply);
                 }
-                payments::insert_payment(c, &s.payment)?;
+                insert_payment(c, &s.payment)?;
                 settle_success(c, &s)
             })
             .await??;
@@ -229,7 +240,7 @@ impl Platform {
                 if let Some(reply) = claim_for_payment(c, &payment, &idem)? {
                     return Ok(Some(reply));
                 }
-                payments::insert_payment(c, &payment)?;
+                insert_payment(c, &payment)?;
                 Ok(None)
             })
             .await??;
@@ -238,6 +249,7 @@ impl Platform {
         }
         let p = &settlement.payment;
         let reference = p.bank_reference.clone().unwrap_or_else(|| p.id.clone());
+        let _held = self.hold_charge(&reference);
         let outcome = self.charge_card(&reference, &card_token, p.amount).await;
         self.settle_card_payment(settlement, outcome).await
     }
@@ -333,7 +345,7 @@ impl Platform {
 /// Claims the key and the decision for this payment; `Some(reply)` when the request must stop here
 /// (a replay, or the decision already has a live payment — that answer is stored under the key).
 fn claim_for_payment(
-    c: &Connection,
+    c: &dyn Sql,
     p: &PaymentRow,
     idem: &IdempotencyKey,
 ) -> Result<Option<Reply>, CoreError> {
@@ -360,18 +372,30 @@ fn claim_for_payment(
     }
 }
 
+/// Inserts the payment; losing the race for the decision to another instance's payment (the
+/// partial unique index) is "already paid", not a fault. The job then rolls back whole.
+fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), CoreError> {
+    match payments::insert_payment(c, p) {
+        Err(e) if e.is_unique_violation() => Err(CoreError::DecisionAlreadyPaid),
+        other => Ok(other?),
+    }
+}
+
 /// The refusal for a balance or credit payment the user cannot afford, if so.
-fn check_funds(c: &Connection, s: &Settlement) -> Result<Option<CoreError>, CoreError> {
+fn check_funds(c: &dyn Sql, s: &Settlement) -> Result<Option<CoreError>, CoreError> {
     let user = &s.payment.user_id;
     let amount = s.payment.amount;
     match s.payment.method_type.as_str() {
         "balance" => {
-            let balance = ledger_repo::balance(c, &Account::UserBalance(user.clone()).key())?;
+            let balance =
+                ledger_repo::balance_for_update(c, &Account::UserBalance(user.clone()).key())?;
             Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
         }
         "credit" => {
-            let owed =
-                -ledger_repo::balance(c, &Account::UserCreditReceivable(user.clone()).key())?;
+            let owed = -ledger_repo::balance_for_update(
+                c,
+                &Account::UserCreditReceivable(user.clone()).key(),
+            )?;
             let available = (s.credit_limit - owed).max(0);
             Ok((available < amount).then_some(CoreError::InsufficientCredit { available, amount }))
         }
@@ -381,7 +405,7 @@ fn check_funds(c: &Connection, s: &Settlement) -> Result<Option<CoreError>, Core
 
 /// Posts the money, marks the payment succeeded, stores its receipt and its notice, and stores the
 /// response under the key: all in the caller's transaction.
-fn settle_success(c: &Connection, s: &Settlement) -> Result<Reply, CoreError> {
+fn settle_success(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
     let now = now_text();
     let p = &s.payment;
     let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
@@ -412,7 +436,7 @@ fn settle_success(c: &Connection, s: &Settlement) -> Result<Reply, CoreError> {
 }
 
 fn settle_card_in(
-    c: &Connection,
+    c: &dyn Sql,
     s: &Settlement,
     outcome: &ChargeOutcome,
 ) -> Result<Reply, CoreError> {
@@ -421,7 +445,12 @@ fn settle_card_in(
     match outcome {
         ChargeOutcome::Charged => settle_success(c, s),
         ChargeOutcome::Declined(reason) => {
-            payments::mark_failed(c, &p.id, reason, &now)?;
+            if !payments::mark_failed(c, &p.id, reason, &now)? {
+                return Err(CoreError::Internal(format!(
+                    "payment {} was already settled",
+                    p.id
+                )));
+            }
             let reply = Reply::from_error(&CoreError::CardDeclined(reason.clone()));
             if let Some(key) = &p.idempotency_key {
                 idempotency::complete_key(c, &p.user_id, key, reply.status, &reply.body)?;

@@ -54,6 +54,11 @@ impl RateLimiter {
         take(&self.users, user_id, 1, self.limits.per_user_per_minute)
     }
 
+    /// Counts one lookup for the user alone (paying looks the decision up as well).
+    pub fn admit_user(&self, user_id: &str) -> Result<(), CoreError> {
+        take(&self.users, user_id, 1, self.limits.per_user_per_minute)
+    }
+
     /// Charges the extra cost of a failed lookup to the user.
     pub fn charge_failure(&self, user_id: &str) {
         let extra = self.limits.failed_lookup_cost.saturating_sub(1);

@@ -30,20 +30,33 @@ impl Platform {
             .read(move |c| payments::processing_card_payments(c, &cutoff))
             .await?;
         for row in stuck {
+            let reference = row.bank_reference.clone().unwrap_or_else(|| row.id.clone());
+            if self.charge_in_flight(&reference) {
+                continue;
+            }
             tracing::info!(
                 payment_id = row.id,
                 "asking the bank about a payment left processing"
             );
-            self.resolve_card_payment(row).await?;
+            let id = row.id.clone();
+            if let Err(e) = self.resolve_card_payment(row).await {
+                tracing::error!(payment_id = id, error = %e, "cannot settle a payment left processing; will retry");
+            }
         }
         let stuck = self
             .db()
             .read(move |c| top_ups::processing_top_ups(c, &older_than))
             .await?;
         for row in stuck {
+            if self.charge_in_flight(&row.bank_reference) {
+                continue;
+            }
             let outcome = self.ask_bank(&row.bank_reference).await;
             if !matches!(outcome, ChargeOutcome::Unknown) {
-                self.settle_top_up(row, outcome).await?;
+                let id = row.id.clone();
+                if let Err(e) = self.settle_top_up(row, outcome).await {
+                    tracing::error!(top_up_id = id, error = %e, "cannot settle a top-up left processing; will retry");
+                }
             }
         }
         Ok(())

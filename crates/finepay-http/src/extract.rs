@@ -141,3 +141,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(ClientAddr(addr))
     }
 }
+
+/// A query string parsed into `T`; a bad one is `invalid_request` in SPEC's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|e| {
+                ApiError(CoreError::InvalidRequest {
+                    field: None,
+                    message: format!("bad query string: {e}"),
+                })
+            })
+    }
+}

@@ -1,9 +1,9 @@
 //! One handler per endpoint of SPEC §3. Each parses, calls one use case, answers.
 
 use crate::error::{ApiError, ReplyResponse};
-use crate::extract::{ApiJson, AuthUser, ClientAddr, IdempotencyHeader};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, ClientAddr, IdempotencyHeader};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use finepay_core::services::{self, ServiceView};
@@ -93,7 +93,7 @@ pub struct ServiceList {
 
 /// Search the city-services catalogue.
 #[utoipa::path(get, path = "/api/v1/services", params(ServiceQuery), responses((status = 200, body = ServiceList)))]
-pub async fn search_services(Query(q): Query<ServiceQuery>) -> Json<ServiceList> {
+pub async fn search_services(ApiQuery(q): ApiQuery<ServiceQuery>) -> Json<ServiceList> {
     Json(ServiceList {
         data: services::search(q.q.as_deref().unwrap_or("")),
         next_cursor: None,
@@ -135,7 +135,17 @@ pub struct CreateTopUp {
     amount: i64,
 }
 
+/// The largest amount one request may move: 1,000,000.00 yuan. Far above any fine, and far below
+/// where sums of amounts could approach `i64`'s range.
+pub const MAX_AMOUNT_FEN: i64 = 100_000_000;
+
 fn positive(field: &str, amount: i64) -> Result<Fen, ApiError> {
+    if amount > MAX_AMOUNT_FEN {
+        return Err(ApiError(CoreError::invalid(
+            field,
+            format!("`{field}` may be at most {MAX_AMOUNT_FEN} fen (1,000,000.00 yuan)"),
+        )));
+    }
     Fen::positive(amount).map_err(|_| {
         ApiError(CoreError::invalid(
             field,
@@ -241,7 +251,7 @@ pub struct ListQuery {
 pub async fn list_payments(
     State(s): State<AppState>,
     user: AuthUser,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<PaymentView>>> {
     let (data, next_cursor) = s
         .platform

@@ -4,11 +4,15 @@ use std::path::PathBuf;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("cannot use {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    BadUrl(String),
     #[error("the write queue is full; try again shortly")]
     Busy,
     #[error("the database writer has stopped")]
@@ -20,13 +24,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True when the error is SQLite's unique-constraint violation (a lost race, not a fault).
+    /// True when the error is a unique-constraint violation (a lost race, not a fault).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        )
+            }
+            StoreError::Postgres(e) => {
+                e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
     }
 }

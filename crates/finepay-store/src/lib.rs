@@ -1,5 +1,6 @@
-//! finepay's storage: the SQLite schema and its migrations, the one write path (a group-commit
-//! writer), a small pool of read connections, and verb-named repository functions per aggregate.
+//! finepay's storage: the schema and migrations of each backend (SQLite, the embedded default, and
+//! PostgreSQL for many instances), the one write path (a group-commit writer), a small pool of read
+//! connections, and verb-named repository functions per aggregate, written once over [`Sql`].
 //!
 //! Architecture Invariant: this crate knows SQL and nothing of HTTP, adapters or use cases. Every
 //! function takes the connection it works on, so the caller decides the transaction.
@@ -7,49 +8,114 @@
 mod error;
 mod migrate;
 mod pool;
+mod postgres;
 pub mod repo;
+mod sql;
+mod sqlite;
 mod writer;
 
+pub use crate::postgres::PgConn;
 pub use error::StoreError;
-pub use pool::ReadPool;
-pub use rusqlite::Connection;
+pub use pool::{BoxedConn, ReadPool};
+pub use sql::{Backend, Param, Row, Sql, Value};
+pub use sqlite::open_sqlite;
 pub use writer::{Writer, WriterConfig};
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-/// The platform database: one writer and several readers on one SQLite file in WAL mode.
+/// Where the platform database is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbLocation {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbLocation {
+    /// `sqlite://PATH`, a bare path, or `postgres://…` / `postgresql://…`.
+    pub fn parse(url: &str) -> Result<DbLocation, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbLocation::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(DbLocation::Sqlite(PathBuf::from(path)));
+        }
+        if url.contains("://") || url.is_empty() {
+            return Err(StoreError::BadUrl(url.to_string()));
+        }
+        Ok(DbLocation::Sqlite(PathBuf::from(url)))
+    }
+
+    /// Opens one connection (the offline commands use this; they do not migrate).
+    pub fn connect(&self) -> Result<BoxedConn, StoreError> {
+        match self {
+            DbLocation::Sqlite(path) => {
+                if !path.exists() {
+                    return Err(StoreError::Io {
+                        path: path.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no database file here",
+                        ),
+                    });
+                }
+                Ok(Box::new(open_sqlite(path)?))
+            }
+            DbLocation::Postgres(url) => Ok(Box::new(PgConn::connect(url)?)),
+        }
+    }
+}
+
+/// The platform database: one writer and several readers.
 #[derive(Clone)]
 pub struct Db {
-    path: Arc<PathBuf>,
+    backend: Backend,
     writer: Writer,
     readers: ReadPool,
 }
 
+const READERS: usize = 4;
+
 impl Db {
-    /// Opens (creating if needed) the database file, applies migrations and starts the writer.
-    pub fn open(path: &Path, config: WriterConfig) -> Result<Db, StoreError> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-            }
-        }
-        let mut conn = open_connection(path)?;
-        migrate::apply(&mut conn)?;
-        let writer = Writer::spawn(conn, config)?;
-        let readers = ReadPool::open(path, 4)?;
-        Ok(Db {
-            path: Arc::new(path.to_path_buf()),
-            writer,
-            readers,
+    /// Opens (creating a SQLite file if needed) the database, applies migrations, starts the writer.
+    /// Runs on a thread of its own, so it may be called from async code (the PostgreSQL client
+    /// blocks).
+    pub fn open(location: &DbLocation, config: WriterConfig) -> Result<Db, StoreError> {
+        std::thread::scope(|s| {
+            s.spawn(|| Db::open_here(location, config))
+                .join()
+                .map_err(|_| StoreError::WriterGone)?
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn open_here(location: &DbLocation, config: WriterConfig) -> Result<Db, StoreError> {
+        let (writer_conn, readers, backend): (BoxedConn, Vec<BoxedConn>, Backend) = match location {
+            DbLocation::Sqlite(path) => {
+                create_parent(path)?;
+                let conn = open_sqlite(path)?;
+                migrate::apply(&conn)?;
+                let readers = (0..READERS)
+                    .map(|_| open_sqlite(path).map(|c| Box::new(c) as BoxedConn))
+                    .collect::<Result<_, _>>()?;
+                (Box::new(conn), readers, Backend::Sqlite)
+            }
+            DbLocation::Postgres(url) => {
+                let conn = PgConn::connect(url)?;
+                migrate::apply(&conn)?;
+                let readers = (0..READERS)
+                    .map(|_| PgConn::connect(url).map(|c| Box::new(c) as BoxedConn))
+                    .collect::<Result<_, _>>()?;
+                (Box::new(conn), readers, Backend::Postgres)
+            }
+        };
+        Ok(Db {
+            backend,
+            writer: Writer::spawn(writer_conn, config)?,
+            readers: ReadPool::new(readers),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub fn writer(&self) -> &Writer {
@@ -60,38 +126,26 @@ impl Db {
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
     {
         self.readers.read(f).await
     }
 }
 
-/// Opens a connection with the settings every finepay connection uses. `synchronous=FULL` because in
-/// WAL mode `NORMAL` does not sync at commit: an acknowledged payment must survive a power cut.
-pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(StoreError::Sqlite)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
-    )?;
-    conn.set_prepared_statement_cache_capacity(128);
-    Ok(conn)
-}
-
-/// Opens an existing database for inspection (`finepay ledger check`), without migrating it.
-pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
-    if !path.exists() {
-        return Err(StoreError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database file here"),
-        });
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+        _ => Ok(()),
     }
-    open_connection(path)
 }
 
-/// The current time as RFC 3339 UTC text with millisecond precision, as stored everywhere.
+/// The current time as RFC 3339 UTC text with millisecond precision, as stored everywhere (text of
+/// one fixed format orders like the time it names, on both backends).
 pub fn now_text() -> String {
     time_text(chrono::Utc::now())
 }

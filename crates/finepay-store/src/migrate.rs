@@ -1,19 +1,59 @@
-//! Migrations: numbered SQL files applied in order, tracked with SQLite's `user_version`.
+//! Migrations: numbered SQL files per backend, applied in order. SQLite tracks the version in
+//! `user_version`; PostgreSQL in `finepay_schema`, under an advisory lock so that instances starting
+//! together migrate once.
 
-use crate::StoreError;
-use rusqlite::Connection;
+use crate::sql::{Backend, Sql};
+use crate::{params, StoreError};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_foundation.sql")];
+const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_foundation.sql")];
+const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_foundation.sql")];
+/// Any constant: the advisory lock key for migrations.
+const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;
 
-pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let current = usize::try_from(current).unwrap_or(0);
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
-        tracing::info!(version = index + 1, "applied migration");
+pub fn apply(conn: &dyn Sql) -> Result<(), StoreError> {
+    match conn.backend() {
+        Backend::Sqlite => apply_sqlite(conn),
+        Backend::Postgres => apply_postgres(conn),
+    }
+}
+
+fn apply_sqlite(conn: &dyn Sql) -> Result<(), StoreError> {
+    let current = conn.query_one("PRAGMA user_version", &[])?.int(0)?;
+    for (index, sql) in SQLITE
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        conn.batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        ))?;
+        tracing::info!(version = index + 1, "applied SQLite migration");
     }
     Ok(())
+}
+
+fn apply_postgres(conn: &dyn Sql) -> Result<(), StoreError> {
+    conn.execute("SELECT pg_advisory_lock($1)", params![MIGRATION_LOCK])?;
+    let result = (|| {
+        conn.batch("CREATE TABLE IF NOT EXISTS finepay_schema (version BIGINT NOT NULL)")?;
+        let current = conn
+            .query_opt("SELECT MAX(version) FROM finepay_schema", &[])?
+            .and_then(|r| r.opt_int(0).ok().flatten())
+            .unwrap_or(0);
+        for (index, sql) in POSTGRES
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(current).unwrap_or(0))
+        {
+            conn.batch(&format!(
+                "BEGIN; {sql}; INSERT INTO finepay_schema (version) VALUES ({}); COMMIT;",
+                index + 1
+            ))?;
+            tracing::info!(version = index + 1, "applied PostgreSQL migration");
+        }
+        Ok(())
+    })();
+    conn.execute("SELECT pg_advisory_unlock($1)", params![MIGRATION_LOCK])?;
+    result
 }

@@ -1,33 +1,31 @@
-//! A fixed pool of read connections used from `spawn_blocking`. WAL lets them read while the writer
-//! writes; each sees the last committed state.
+//! A fixed pool of read connections used from `spawn_blocking`. SQLite's WAL (and PostgreSQL's
+//! MVCC) let them read while the writer writes; each sees the last committed state.
 
-use crate::{open_connection, StoreError};
-use rusqlite::Connection;
-use std::path::Path;
+use crate::sql::Sql;
+use crate::StoreError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub type BoxedConn = Box<dyn Sql + Send>;
+
 #[derive(Clone)]
 pub struct ReadPool {
-    conns: Arc<Vec<Mutex<Connection>>>,
+    conns: Arc<Vec<Mutex<BoxedConn>>>,
     next: Arc<AtomicUsize>,
 }
 
 impl ReadPool {
-    pub fn open(path: &Path, size: usize) -> Result<ReadPool, StoreError> {
-        let conns = (0..size.max(1))
-            .map(|_| open_connection(path).map(Mutex::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ReadPool {
-            conns: Arc::new(conns),
+    pub fn new(conns: Vec<BoxedConn>) -> ReadPool {
+        ReadPool {
+            conns: Arc::new(conns.into_iter().map(Mutex::new).collect()),
             next: Arc::new(AtomicUsize::new(0)),
-        })
+        }
     }
 
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.clone();
         tokio::task::spawn_blocking(move || pool.with_connection(f))
@@ -37,18 +35,18 @@ impl ReadPool {
 
     fn with_connection<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         // Prefer a free connection; otherwise wait on one chosen round-robin.
         for slot in self.conns.iter() {
             if let Ok(conn) = slot.try_lock() {
-                return f(&conn);
+                return f(conn.as_ref());
             }
         }
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len().max(1);
         let conn = self.conns[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&conn)
+        f(conn.as_ref())
     }
 }

@@ -6,15 +6,16 @@
 //! Architecture Invariant: a caller is answered only after its writes are durable (or with an error).
 //! Architecture Invariant: the queue is bounded; a full queue answers `StoreError::Busy` at once.
 
+use crate::pool::BoxedConn;
+use crate::sql::{Backend, Sql};
 use crate::StoreError;
-use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the writer calls after the batch commit (or its failure) to answer one caller.
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job: does its writes, says whether to keep them, and returns how to answer its caller.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+type Job = Box<dyn FnOnce(&dyn Sql) -> (bool, Completion) + Send>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct WriterConfig {
@@ -39,7 +40,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(conn: Connection, config: WriterConfig) -> Result<Writer, StoreError> {
+    pub fn spawn(conn: BoxedConn, config: WriterConfig) -> Result<Writer, StoreError> {
         let (queue, jobs) = mpsc::channel::<Job>(config.queue_capacity.max(1));
         std::thread::Builder::new()
             .name("finepay-writer".into())
@@ -57,7 +58,7 @@ impl Writer {
     where
         T: Send + 'static,
         E: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&dyn Sql) -> Result<T, E> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -76,7 +77,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+fn run(conn: BoxedConn, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = jobs.blocking_recv() {
         batch.push(first);
@@ -86,14 +87,19 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        commit_batch(&conn, &mut batch);
+        commit_batch(conn.as_ref(), &mut batch);
     }
     tracing::info!("database writer stopped");
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
+fn commit_batch(conn: &dyn Sql, batch: &mut Vec<Job>) {
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    let begin = match conn.backend() {
+        // IMMEDIATE takes the write lock now, not at the first write (no upgrade deadlocks).
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    if let Err(e) = conn.batch(begin) {
         // Dropping the jobs drops their answer channels: each caller sees WriterGone, nothing written.
         tracing::error!(error = %e, "cannot begin a write transaction");
         batch.clear();
@@ -105,10 +111,10 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
         }
     }
     let commit = conn
-        .execute_batch("COMMIT")
+        .batch("COMMIT")
         .map_err(|e| StoreError::CommitFailed(e.to_string()));
     if commit.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = conn.batch("ROLLBACK");
     }
     for completion in completions {
         let result = match &commit {
@@ -121,17 +127,17 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
 
 /// Runs one job under its own savepoint. A panicking job is rolled back and its caller sees
 /// `WriterGone` (its answer channel is dropped); the rest of the batch goes on.
-fn run_job(conn: &Connection, job: Job) -> Option<Completion> {
-    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+fn run_job(conn: &dyn Sql, job: Job) -> Option<Completion> {
+    if let Err(e) = conn.batch("SAVEPOINT job") {
         tracing::error!(error = %e, "cannot open a savepoint");
         return None;
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
     let keep = matches!(&outcome, Ok((true, _)));
     let end = if keep {
-        conn.execute_batch("RELEASE job")
+        conn.batch("RELEASE SAVEPOINT job")
     } else {
-        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
     };
     if let Err(e) = end {
         tracing::error!(error = %e, "cannot close a savepoint");

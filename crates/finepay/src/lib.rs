@@ -5,14 +5,14 @@
 pub mod demo;
 pub mod offline;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySandboxConfig};
 use finepay_authority::{Catalogue, HttpAuthority};
 use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_bank::HttpBank;
 use finepay_core::{Authorities, AuthorityRoute, NumberRule, Platform, PlatformConfig};
 use finepay_receipts::ReceiptSigner;
-use finepay_store::{Db, WriterConfig};
+use finepay_store::{Db, DbLocation, WriterConfig};
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
-    /// `sqlite://PATH` (or a bare path); `postgres://…` is refused until the PostgreSQL backend lands.
+    /// `sqlite://PATH` (or a bare path) or `postgres://…`; default: `finepay.db` in the data directory.
     pub database: Option<String>,
     pub data_dir: PathBuf,
     pub sandbox_token: Option<String>,
@@ -55,20 +55,18 @@ impl ServeConfig {
         }
     }
 
-    /// The SQLite file the database URL names (default: `finepay.db` in the data directory).
-    pub fn database_path(&self) -> anyhow::Result<PathBuf> {
-        database_path(self.database.as_deref(), &self.data_dir)
+    /// The database the URL names (default: `finepay.db` in the data directory).
+    pub fn database_location(&self) -> anyhow::Result<DbLocation> {
+        database_location(self.database.as_deref(), &self.data_dir)
     }
 }
 
-/// Resolves a database URL to a SQLite file path.
-pub fn database_path(url: Option<&str>, data_dir: &Path) -> anyhow::Result<PathBuf> {
+/// Resolves a database URL (SPEC §5: `sqlite://…` or `postgres://…`), defaulting to the data
+/// directory's SQLite file.
+pub fn database_location(url: Option<&str>, data_dir: &Path) -> anyhow::Result<DbLocation> {
     match url {
-        None => Ok(data_dir.join("finepay.db")),
-        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-            bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH (the default)")
-        }
-        Some(u) => Ok(PathBuf::from(u.strip_prefix("sqlite://").unwrap_or(u))),
+        None => Ok(DbLocation::Sqlite(data_dir.join("finepay.db"))),
+        Some(u) => Ok(DbLocation::parse(u)?),
     }
 }
 
@@ -102,9 +100,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             config.data_dir.display()
         )
     })?;
-    let db_path = config.database_path()?;
-    let db = Db::open(&db_path, config.writer)
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
+    let location = config.database_location()?;
+    let db = Db::open(&location, config.writer)
+        .with_context(|| format!("cannot open the database {location:?}"))?;
     let signer = ReceiptSigner::load_or_create(&config.data_dir)
         .context("cannot load the receipt signing key")?;
     let secret = load_or_create_secret(&config.data_dir.join("sandbox-authority-secret"))?;

@@ -23,7 +23,7 @@ enum Command {
     Serve {
         #[arg(long, env = "FINEPAY_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// sqlite://PATH (default: finepay.db in the data directory).
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB (default: finepay.db in the data directory).
         #[arg(long, env = "FINEPAY_DATABASE_URL")]
         database: Option<String>,
         /// Holds the receipt signing key and the sandboxes' state.
@@ -36,8 +36,14 @@ enum Command {
         #[arg(long, env = "FINEPAY_SANDBOX_TOKEN")]
         sandbox_token: Option<String>,
         /// Commit one payment per transaction (for benchmarks; slower, same durability).
-        #[arg(long, hide = true)]
+        #[arg(long)]
         no_group_commit: bool,
+        /// Decision lookups allowed per user per minute (SPEC default 60; benchmarks raise it).
+        #[arg(long, env = "FINEPAY_LOOKUPS_PER_USER", default_value_t = 60)]
+        lookups_per_user_per_minute: u32,
+        /// Decision lookups allowed per client address per minute (SPEC default 1,000).
+        #[arg(long, env = "FINEPAY_LOOKUPS_PER_CLIENT", default_value_t = 1000)]
+        lookups_per_client_per_minute: u32,
     },
     /// Verify the ledger's invariants.
     Ledger {
@@ -101,8 +107,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             sandbox_token,
             no_group_commit,
+            lookups_per_user_per_minute,
+            lookups_per_client_per_minute,
         } => {
             let mut config = ServeConfig::new(data_dir);
+            config.platform.lookup_limits.per_user_per_minute = lookups_per_user_per_minute;
+            config.platform.lookup_limits.per_client_per_minute = lookups_per_client_per_minute;
             config.listen = listen;
             config.database = database;
             config.sandbox_token = sandbox_token;
@@ -116,19 +126,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ledger {
             command: LedgerCommand::Check { database, data_dir },
         } => {
-            let path = finepay::database_path(database.as_deref(), &data_dir)?;
-            let (rules, findings) = offline::ledger_check(&path)?;
+            let location = finepay::database_location(database.as_deref(), &data_dir)?;
+            let (rules, findings) = offline::ledger_check(&location)?;
             if findings.is_empty() {
-                println!(
-                    "ledger check passed: {rules} invariants hold in {}",
-                    path.display()
-                );
+                println!("ledger check passed: {rules} invariants hold in {location:?}");
                 return Ok(ExitCode::SUCCESS);
             }
             println!(
-                "ledger check FAILED: {} problem(s) in {}",
-                findings.len(),
-                path.display()
+                "ledger check FAILED: {} problem(s) in {location:?}",
+                findings.len()
             );
             for f in findings {
                 println!("- {}: {}", f.rule, f.detail);

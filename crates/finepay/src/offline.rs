@@ -3,13 +3,15 @@
 use anyhow::Context;
 use finepay_receipts::PublishedKeys;
 use finepay_store::repo::check;
+use finepay_store::DbLocation;
 use std::path::Path;
 
 /// Runs every ledger invariant on the database; returns the number of rules and what is broken.
-pub fn ledger_check(db_path: &Path) -> anyhow::Result<(usize, Vec<check::Finding>)> {
-    let conn = finepay_store::open_existing(db_path)
-        .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-    Ok(check::run(&conn)?)
+pub fn ledger_check(location: &DbLocation) -> anyhow::Result<(usize, Vec<check::Finding>)> {
+    let conn = location
+        .connect()
+        .with_context(|| format!("cannot open the database {location:?}"))?;
+    Ok(check::run(conn.as_ref())?)
 }
 
 /// Verifies a saved receipt against a saved copy of the published keys.

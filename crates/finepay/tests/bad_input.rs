@@ -242,6 +242,28 @@ async fn every_bad_input_gets_its_error_code_and_moves_no_money() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A bad query string, an absurd amount.
+    expect(
+        app.get("/api/v1/payments?limit=abc", Some(t)).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    let wallet = app.get_json("/api/v1/wallet", t).await;
+    let card = wallet["cards"][0]["id"].clone();
+    let b = expect(
+        app.post_idem(
+            "/api/v1/wallet/top-ups",
+            t,
+            "huge",
+            &json!({"card_id": card, "amount": 9_000_000_000_000_000_000i64}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(b["error"]["field"], "amount");
     // Unknown route, registration errors.
     expect(
         app.get("/api/v1/nothing-here", Some(t)).await,

@@ -8,13 +8,15 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 fn card_token(app: &TestApp, card_id: &str) -> String {
-    let conn = finepay_store::open_existing(&app.db_path()).unwrap();
-    conn.query_row(
-        "SELECT card_token FROM cards WHERE id = ?1",
-        [card_id],
-        |r| r.get(0),
-    )
-    .unwrap()
+    app.with_db(|c| {
+        c.query_one(
+            "SELECT card_token FROM cards WHERE id = $1",
+            finepay_store::params![card_id],
+        )
+        .unwrap()
+        .text(0)
+        .unwrap()
+    })
 }
 
 async fn pay_by_card(

@@ -2,6 +2,8 @@
 //! 201 is there with its receipt, reaches the authority exactly once, and the ledger holds.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -19,7 +21,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(dir: &Path, port: u16) -> Child {
+fn serve(dir: &Path, port: u16, database: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_finepay"))
         .args([
             "serve",
@@ -29,6 +31,8 @@ fn serve(dir: &Path, port: u16) -> Child {
             dir.to_str().unwrap(),
             "--sandbox-token",
             TOKEN,
+            "--database",
+            database,
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -86,7 +90,9 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    let mut child = serve(dir.path(), port);
+    let database = common::test_database()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("finepay.db").display()));
+    let mut child = serve(dir.path(), port, &database);
     wait_healthy(&http, &url).await;
 
     // Four funded users, and 80 decisions for one plate.
@@ -189,11 +195,11 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
     );
 
     // Restart on the same data directory: sessions, payments, receipts and the outbox are all there.
-    let mut child = serve(dir.path(), port);
+    let mut child = serve(dir.path(), port, &database);
     wait_healthy(&http, &url).await;
     for (user, number, id) in &acknowledged {
         let token = &users[*user];
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(25);
         let payment: Value = loop {
             let p: Value = http
                 .get(format!("{url}/api/v1/payments/{id}"))
@@ -253,17 +259,13 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
     child.wait().unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args([
-            "ledger",
-            "check",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
+        .args(["ledger", "check", "--database", &database])
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -8,14 +8,9 @@ use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
-fn ledger_check(db: &Path) -> (i32, String) {
+fn ledger_check(db_url: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args([
-            "ledger",
-            "check",
-            "--database",
-            &format!("sqlite://{}", db.display()),
-        ])
+        .args(["ledger", "check", "--database", db_url])
         .output()
         .unwrap();
     (
@@ -24,13 +19,15 @@ fn ledger_check(db: &Path) -> (i32, String) {
     )
 }
 
-/// A consistent copy of the live database to tamper with.
-fn copy_of(app: &TestApp, name: &str) -> std::path::PathBuf {
-    let copy = app.dir.path().join(name);
-    let conn = finepay_store::open_existing(&app.db_path()).unwrap();
-    conn.execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
-        .unwrap();
-    copy
+/// Tampers with the live database, checks that `ledger check` fails naming `rule`, then undoes it.
+fn tampered_check_fails(app: &TestApp, tamper: &str, undo: &str, rule: &str) {
+    app.with_db(|c| c.batch(tamper).unwrap());
+    let (code, out) = ledger_check(&app.db_url());
+    app.with_db(|c| c.batch(undo).unwrap());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(rule), "{out}");
+    let (code, out) = ledger_check(&app.db_url());
+    assert_eq!(code, 0, "undone: {out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,53 +68,40 @@ async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
     .await;
     assert_eq!(s, 201);
 
-    let (code, out) = ledger_check(&app.db_path());
+    let (code, out) = ledger_check(&app.db_url());
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("passed"), "{out}");
 
     // A balance changed without a posting.
-    let t1 = copy_of(&app, "tampered-balance.db");
-    let conn = finepay_store::open_existing(&t1).unwrap();
-    conn.execute(
+    tampered_check_fails(
+        &app,
         "UPDATE accounts SET balance = balance + 100 WHERE key LIKE 'user:%:balance'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
-    let (code, out) = ledger_check(&t1);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("balance equals the sum of its postings"),
-        "{out}"
+        "UPDATE accounts SET balance = balance - 100 WHERE key LIKE 'user:%:balance'",
+        "balance equals the sum of its postings",
     );
-
     // A posting changed, so its transaction no longer balances.
-    let t2 = copy_of(&app, "tampered-posting.db");
-    let conn = finepay_store::open_existing(&t2).unwrap();
-    conn.execute(
+    tampered_check_fails(
+        &app,
         "UPDATE postings SET amount = amount + 1 WHERE id = (SELECT MIN(id) FROM postings)",
-        [],
-    )
-    .unwrap();
-    drop(conn);
-    let (code, out) = ledger_check(&t2);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("balances (postings sum to zero)"), "{out}");
-
-    // A receipt removed from a succeeded payment.
-    let t3 = copy_of(&app, "tampered-receipt.db");
-    let conn = finepay_store::open_existing(&t3).unwrap();
-    conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM receipts WHERE rowid = (SELECT MIN(rowid) FROM receipts);").unwrap();
-    drop(conn);
-    let (code, out) = ledger_check(&t3);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("exactly one receipt"), "{out}");
+        "UPDATE postings SET amount = amount - 1 WHERE id = (SELECT MIN(id) FROM postings)",
+        "balances (postings sum to zero)",
+    );
+    // A succeeded payment whose receipt points elsewhere.
+    tampered_check_fails(
+        &app,
+        "UPDATE payments SET receipt_id = 'rcp_gone' WHERE receipt_id IS NOT NULL AND method_type = 'balance'",
+        "UPDATE payments SET receipt_id = 'rcp_' || substr(id, 5) WHERE method_type = 'balance'",
+        "exactly one receipt",
+    );
 }
 
 #[test]
 fn ledger_check_of_a_missing_database_is_an_error_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _) = ledger_check(&dir.path().join("nothing.db"));
+    let (code, _) = ledger_check(&format!(
+        "sqlite://{}",
+        dir.path().join("nothing.db").display()
+    ));
     assert_ne!(code, 0);
 }
 

@@ -1,8 +1,7 @@
 //! The ledger invariants, as queries. Each returns a finding per broken row; `finepay ledger check`
 //! prints them and fails when there is any.
 
-use crate::StoreError;
-use rusqlite::Connection;
+use crate::{Sql, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -91,15 +90,13 @@ const RULES: &[Rule] = &[
 
 /// Runs every rule and returns what is broken (empty when the ledger is sound), plus the number of
 /// rules checked.
-pub fn run(conn: &Connection) -> Result<(usize, Vec<Finding>), StoreError> {
+pub fn run(conn: &dyn Sql) -> Result<(usize, Vec<Finding>), StoreError> {
     let mut findings = Vec::new();
     for rule in RULES {
-        let mut stmt = conn.prepare(rule.sql)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        for detail in rows {
+        for row in conn.query(rule.sql, &[])? {
             findings.push(Finding {
                 rule: rule.name,
-                detail: detail?,
+                detail: row.text(0)?,
             });
         }
     }

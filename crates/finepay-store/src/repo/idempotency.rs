@@ -1,8 +1,7 @@
 //! Idempotency keys, scoped to the user. A key is claimed (`running`) inside the same transaction as
 //! the work it guards and completed (`done`, with the response) in the transaction that finishes it.
 
-use crate::StoreError;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::{params, Sql, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyState {
@@ -19,82 +18,77 @@ pub enum KeyState {
 }
 
 /// The key's current state, without claiming it.
-pub fn find_key(
-    conn: &Connection,
-    user_id: &str,
-    key: &str,
-) -> Result<Option<KeyState>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT request_hash, state, response_status, response_body
-             FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
-        )?
-        .query_row(params![user_id, key], |r| {
-            let hash: String = r.get(0)?;
-            let state: String = r.get(1)?;
-            let status: Option<u16> = r.get(2)?;
-            let body: Option<String> = r.get(3)?;
-            Ok(match (state.as_str(), status, body) {
-                ("done", Some(status), Some(body)) => KeyState::Done {
-                    request_hash: hash,
-                    status,
-                    body,
-                },
-                _ => KeyState::Running { request_hash: hash },
-            })
-        })
-        .optional()?)
+pub fn find_key(c: &dyn Sql, user_id: &str, key: &str) -> Result<Option<KeyState>, StoreError> {
+    let Some(r) = c.query_opt(
+        "SELECT request_hash, state, response_status, response_body
+         FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        params![user_id, key],
+    )?
+    else {
+        return Ok(None);
+    };
+    let request_hash = r.text(0)?;
+    let state = r.text(1)?;
+    let status = r.opt_int(2)?.and_then(|s| u16::try_from(s).ok());
+    Ok(Some(match (state.as_str(), status, r.opt_text(3)?) {
+        ("done", Some(status), Some(body)) => KeyState::Done {
+            request_hash,
+            status,
+            body,
+        },
+        _ => KeyState::Running { request_hash },
+    }))
 }
 
 /// Claims the key, or reports who holds it.
 pub fn claim_key(
-    conn: &Connection,
+    c: &dyn Sql,
     user_id: &str,
     key: &str,
     request_hash: &str,
     now: &str,
 ) -> Result<KeyState, StoreError> {
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at)
-             VALUES (?1, ?2, ?3, 'running', ?4) ON CONFLICT (user_id, key) DO NOTHING",
-        )?
-        .execute(params![user_id, key, request_hash, now])?;
+    let inserted = c.execute(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at)
+         VALUES ($1, $2, $3, 'running', $4) ON CONFLICT (user_id, key) DO NOTHING",
+        params![user_id, key, request_hash, now],
+    )?;
     if inserted == 1 {
         return Ok(KeyState::Claimed);
     }
-    find_key(conn, user_id, key)?
+    find_key(c, user_id, key)?
         .ok_or_else(|| StoreError::Corrupt(format!("idempotency key {key} vanished")))
 }
 
 /// Stores the response that every replay of this key will get.
 pub fn complete_key(
-    conn: &Connection,
+    c: &dyn Sql,
     user_id: &str,
     key: &str,
     status: u16,
     body: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE idempotency_keys SET state = 'done', response_status = ?3, response_body = ?4
-         WHERE user_id = ?1 AND key = ?2",
-    )?
-    .execute(params![user_id, key, status, body])?;
+    c.execute(
+        "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4
+         WHERE user_id = $1 AND key = $2",
+        params![user_id, key, status, body],
+    )?;
     Ok(())
 }
 
 /// Frees a key whose request ended in a transient failure, so the client may retry with it.
-pub fn release_key(conn: &Connection, user_id: &str, key: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND state = 'running'",
-    )?
-    .execute(params![user_id, key])?;
+pub fn release_key(c: &dyn Sql, user_id: &str, key: &str) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND state = 'running'",
+        params![user_id, key],
+    )?;
     Ok(())
 }
 
 /// Deletes finished keys older than `before` (kept at least 24 h by the caller's choice of `before`).
-pub fn purge_keys(conn: &Connection, before: &str) -> Result<usize, StoreError> {
-    Ok(conn
-        .prepare_cached("DELETE FROM idempotency_keys WHERE state = 'done' AND created_at < ?1")?
-        .execute([before])?)
+pub fn purge_keys(c: &dyn Sql, before: &str) -> Result<u64, StoreError> {
+    c.execute(
+        "DELETE FROM idempotency_keys WHERE state = 'done' AND created_at < $1",
+        params![before],
+    )
 }

@@ -1,8 +1,7 @@
 //! Double-entry ledger. `post_transaction` writes one balanced transaction and keeps each account's
 //! cached balance in step, inside the caller's transaction.
 
-use crate::StoreError;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::{params, Backend, Sql, StoreError};
 
 /// One signed amount on one account (account keys come from the domain's `Account::key`).
 pub struct PostingRow<'a> {
@@ -13,7 +12,7 @@ pub struct PostingRow<'a> {
 /// Writes a ledger transaction. The caller passes postings already proven balanced by the domain
 /// type; this checks again, because a ledger that does not balance must never reach the disk.
 pub fn post_transaction(
-    conn: &Connection,
+    c: &dyn Sql,
     id: &str,
     kind: &str,
     reference: &str,
@@ -27,44 +26,58 @@ pub fn post_transaction(
             postings.len()
         )));
     }
-    conn.prepare_cached(
-        "INSERT INTO ledger_transactions (id, kind, reference, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![id, kind, reference, now])?;
-    let mut ensure = conn.prepare_cached(
-        "INSERT INTO accounts (key, balance, created_at) VALUES (?1, 0, ?2)
-         ON CONFLICT (key) DO NOTHING",
+    c.execute(
+        "INSERT INTO ledger_transactions (id, kind, reference, created_at) VALUES ($1, $2, $3, $4)",
+        params![id, kind, reference, now],
     )?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO postings (transaction_id, account_key, amount) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut bump =
-        conn.prepare_cached("UPDATE accounts SET balance = balance + ?2 WHERE key = ?1")?;
     for p in postings {
-        ensure.execute(params![p.account_key, now])?;
-        insert.execute(params![id, p.account_key, p.amount])?;
-        bump.execute(params![p.account_key, p.amount])?;
+        c.execute(
+            "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
+            params![p.account_key, now],
+        )?;
+        c.execute(
+            "INSERT INTO postings (transaction_id, account_key, amount) VALUES ($1, $2, $3)",
+            params![id, p.account_key, p.amount],
+        )?;
+        c.execute(
+            "UPDATE accounts SET balance = balance + $2 WHERE key = $1",
+            params![p.account_key, p.amount],
+        )?;
     }
     Ok(())
 }
 
 /// The cached balance of an account (0 for an account that has never been posted to).
-pub fn balance(conn: &Connection, account_key: &str) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT balance FROM accounts WHERE key = ?1")?
-        .query_row([account_key], |r| r.get(0))
-        .optional()?
+pub fn balance(c: &dyn Sql, account_key: &str) -> Result<i64, StoreError> {
+    Ok(c.query_opt(
+        "SELECT balance FROM accounts WHERE key = $1",
+        params![account_key],
+    )?
+    .map(|r| r.int(0))
+    .transpose()?
+    .unwrap_or(0))
+}
+
+/// The balance, locked until the end of the transaction on PostgreSQL (so two instances cannot
+/// both spend it); SQLite's single writer already serialises every write transaction.
+pub fn balance_for_update(c: &dyn Sql, account_key: &str) -> Result<i64, StoreError> {
+    let sql = match c.backend() {
+        Backend::Sqlite => "SELECT balance FROM accounts WHERE key = $1",
+        Backend::Postgres => "SELECT balance FROM accounts WHERE key = $1 FOR UPDATE",
+    };
+    Ok(c.query_opt(sql, params![account_key])?
+        .map(|r| r.int(0))
+        .transpose()?
         .unwrap_or(0))
 }
 
 /// The postings of one ledger transaction, as (account key, amount).
-pub fn postings_of(
-    conn: &Connection,
-    transaction_id: &str,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT account_key, amount FROM postings WHERE transaction_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([transaction_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn postings_of(c: &dyn Sql, transaction_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    c.query(
+        "SELECT account_key, amount FROM postings WHERE transaction_id = $1 ORDER BY id",
+        params![transaction_id],
+    )?
+    .into_iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
 }

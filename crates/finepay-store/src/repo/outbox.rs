@@ -1,7 +1,11 @@
 //! The transactional outbox of payment notices to authorities.
+//!
+//! Instances claim due rows by pushing their next attempt to the end of a lease in one statement
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so two instances never send the same row at once; a
+//! claim that is never recorded (a crash) simply expires and the row is sent again — harmless,
+//! since authorities dedupe by payment id.
 
-use crate::StoreError;
-use rusqlite::{params, Connection};
+use crate::{params, Backend, Row, Sql, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
@@ -13,80 +17,93 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
+fn from_row(r: Row) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: r.int(0)?,
+        kind: r.text(1)?,
+        city_code: r.text(2)?,
+        payment_id: r.text(3)?,
+        payload: r.text(4)?,
+        attempts: r.int(5)?,
+    })
+}
+
 pub fn enqueue(
-    conn: &Connection,
+    c: &dyn Sql,
     kind: &str,
     city_code: &str,
     payment_id: &str,
     payload: &str,
     now: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
+    c.execute(
         "INSERT INTO outbox (kind, city_code, payment_id, payload, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    )?
-    .execute(params![kind, city_code, payment_id, payload, now])?;
+         VALUES ($1, $2, $3, $4, $5, $5)",
+        params![kind, city_code, payment_id, payload, now],
+    )?;
     Ok(())
 }
 
-/// Undelivered rows whose next attempt is due.
-pub fn due(conn: &Connection, now: &str, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, city_code, payment_id, payload, attempts FROM outbox
-         WHERE delivered_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now, limit], |r| {
-        Ok(OutboxRow {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            city_code: r.get(2)?,
-            payment_id: r.get(3)?,
-            payload: r.get(4)?,
-            attempts: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// Is any undelivered row due? (A cheap read before taking a claim through the writer.)
+pub fn any_due(c: &dyn Sql, now: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 LIMIT 1",
+        params![now],
+    )?
+    .is_some())
 }
 
-/// The earliest next attempt among undelivered rows, if any.
-pub fn next_due_at(conn: &Connection) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL")?
-        .query_row([], |r| r.get(0))?)
+/// Claims up to `limit` due rows until `lease_until`, returning them.
+pub fn claim_due(
+    c: &dyn Sql,
+    now: &str,
+    lease_until: &str,
+    limit: u32,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let lock = match c.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE outbox SET next_attempt_at = $2
+         WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1
+                      ORDER BY next_attempt_at, id LIMIT $3 {lock})
+         RETURNING id, kind, city_code, payment_id, payload, attempts"
+    );
+    c.query(&sql, params![now, lease_until, limit])?
+        .into_iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
-pub fn mark_delivered(
-    conn: &Connection,
-    id: i64,
-    outcome: &str,
-    now: &str,
-) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE outbox SET delivered_at = ?3, outcome = ?2, attempts = attempts + 1
-             WHERE id = ?1 AND delivered_at IS NULL",
-        )?
-        .execute(params![id, outcome, now])?;
+pub fn mark_delivered(c: &dyn Sql, id: i64, outcome: &str, now: &str) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE outbox SET delivered_at = $3, outcome = $2, attempts = attempts + 1
+         WHERE id = $1 AND delivered_at IS NULL",
+        params![id, outcome, now],
+    )?;
     Ok(n == 1)
 }
 
 pub fn schedule_retry(
-    conn: &Connection,
+    c: &dyn Sql,
     id: i64,
     next_attempt_at: &str,
     error: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
-         WHERE id = ?1 AND delivered_at IS NULL",
-    )?
-    .execute(params![id, next_attempt_at, error])?;
+    c.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3
+         WHERE id = $1 AND delivered_at IS NULL",
+        params![id, next_attempt_at, error],
+    )?;
     Ok(())
 }
 
-pub fn undelivered_count(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")?
-        .query_row([], |r| r.get(0))?)
+pub fn undelivered_count(c: &dyn Sql) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
+        &[],
+    )?
+    .int(0)
 }

@@ -1,7 +1,6 @@
 //! Payments of penalty decisions.
 
-use crate::StoreError;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::{params, Row, Sql, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct PaymentRow {
@@ -32,179 +31,175 @@ const COLUMNS: &str = "id, user_id, decision_number, city_code, amount, fine, la
     card_id, card_last4, bank_reference, status, failure_reason, ledger_tx_id, receipt_id,
     authority_status, authority_confirmed_at, authority_reason, idempotency_key, created_at, updated_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentRow> {
+fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        decision_number: r.get(2)?,
-        city_code: r.get(3)?,
-        amount: r.get(4)?,
-        fine: r.get(5)?,
-        late_fee: r.get(6)?,
-        method_type: r.get(7)?,
-        card_id: r.get(8)?,
-        card_last4: r.get(9)?,
-        bank_reference: r.get(10)?,
-        status: r.get(11)?,
-        failure_reason: r.get(12)?,
-        ledger_tx_id: r.get(13)?,
-        receipt_id: r.get(14)?,
-        authority_status: r.get(15)?,
-        authority_confirmed_at: r.get(16)?,
-        authority_reason: r.get(17)?,
-        idempotency_key: r.get(18)?,
-        created_at: r.get(19)?,
-        updated_at: r.get(20)?,
+        id: r.text(0)?,
+        user_id: r.text(1)?,
+        decision_number: r.text(2)?,
+        city_code: r.text(3)?,
+        amount: r.int(4)?,
+        fine: r.int(5)?,
+        late_fee: r.int(6)?,
+        method_type: r.text(7)?,
+        card_id: r.opt_text(8)?,
+        card_last4: r.opt_text(9)?,
+        bank_reference: r.opt_text(10)?,
+        status: r.text(11)?,
+        failure_reason: r.opt_text(12)?,
+        ledger_tx_id: r.opt_text(13)?,
+        receipt_id: r.opt_text(14)?,
+        authority_status: r.text(15)?,
+        authority_confirmed_at: r.opt_text(16)?,
+        authority_reason: r.opt_text(17)?,
+        idempotency_key: r.opt_text(18)?,
+        created_at: r.text(19)?,
+        updated_at: r.text(20)?,
     })
+}
+
+fn many(rows: Vec<Row>) -> Result<Vec<PaymentRow>, StoreError> {
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Inserts a payment. A second live payment of the same decision violates
 /// `payments_one_live_per_decision` and surfaces as a unique violation.
-pub fn insert_payment(conn: &Connection, p: &PaymentRow) -> Result<(), StoreError> {
+pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO payments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
-         ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+        "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+         $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     );
-    conn.prepare_cached(&sql)?.execute(params![
-        p.id,
-        p.user_id,
-        p.decision_number,
-        p.city_code,
-        p.amount,
-        p.fine,
-        p.late_fee,
-        p.method_type,
-        p.card_id,
-        p.card_last4,
-        p.bank_reference,
-        p.status,
-        p.failure_reason,
-        p.ledger_tx_id,
-        p.receipt_id,
-        p.authority_status,
-        p.authority_confirmed_at,
-        p.authority_reason,
-        p.idempotency_key,
-        p.created_at,
-        p.updated_at
-    ])?;
+    c.execute(
+        &sql,
+        params![
+            &p.id,
+            &p.user_id,
+            &p.decision_number,
+            &p.city_code,
+            p.amount,
+            p.fine,
+            p.late_fee,
+            &p.method_type,
+            &p.card_id,
+            &p.card_last4,
+            &p.bank_reference,
+            &p.status,
+            &p.failure_reason,
+            &p.ledger_tx_id,
+            &p.receipt_id,
+            &p.authority_status,
+            &p.authority_confirmed_at,
+            &p.authority_reason,
+            &p.idempotency_key,
+            &p.created_at,
+            &p.updated_at
+        ],
+    )?;
     Ok(())
 }
 
-pub fn find_payment(conn: &Connection, id: &str) -> Result<Option<PaymentRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = ?1");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], from_row)
-        .optional()?)
+pub fn find_payment(c: &dyn Sql, id: &str) -> Result<Option<PaymentRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
+    c.query_opt(&sql, params![id])?.map(from_row).transpose()
 }
 
 /// The live (processing or succeeded) payment of a decision, if any.
 pub fn live_payment_of_decision(
-    conn: &Connection,
+    c: &dyn Sql,
     decision_number: &str,
 ) -> Result<Option<PaymentRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments
-         WHERE decision_number = ?1 AND status IN ('processing', 'succeeded')"
+        "SELECT {COLUMNS} FROM payments WHERE decision_number = $1 AND status IN ('processing', 'succeeded')"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([decision_number], from_row)
-        .optional()?)
+    c.query_opt(&sql, params![decision_number])?
+        .map(from_row)
+        .transpose()
 }
 
-/// A user's payments, newest first, after the cursor (a payment id) when given.
+/// A user's payments, newest first, after `(created_at, id)` when given.
 pub fn list_payments(
-    conn: &Connection,
+    c: &dyn Sql,
     user_id: &str,
     before: Option<(&str, &str)>,
     limit: u32,
 ) -> Result<Vec<PaymentRow>, StoreError> {
-    let rows = match before {
+    match before {
         Some((created_at, id)) => {
             let sql = format!(
-                "SELECT {COLUMNS} FROM payments WHERE user_id = ?1 AND (created_at, id) < (?2, ?3)
-                 ORDER BY created_at DESC, id DESC LIMIT ?4"
+                "SELECT {COLUMNS} FROM payments WHERE user_id = $1 AND (created_at, id) < ($2, $3)
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![user_id, created_at, id, limit], from_row)?;
-            rows.collect::<Result<Vec<_>, _>>()?
+            many(c.query(&sql, params![user_id, created_at, id, limit])?)
         }
         None => {
             let sql = format!(
-                "SELECT {COLUMNS} FROM payments WHERE user_id = ?1
-                 ORDER BY created_at DESC, id DESC LIMIT ?2"
+                "SELECT {COLUMNS} FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![user_id, limit], from_row)?;
-            rows.collect::<Result<Vec<_>, _>>()?
+            many(c.query(&sql, params![user_id, limit])?)
         }
-    };
-    Ok(rows)
+    }
 }
 
 /// Marks a processing payment succeeded with its ledger transaction and receipt. Returns false when
 /// the payment was not processing (already settled by someone else).
 pub fn mark_succeeded(
-    conn: &Connection,
+    c: &dyn Sql,
     id: &str,
     ledger_tx_id: &str,
     receipt_id: &str,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE payments SET status = 'succeeded', ledger_tx_id = ?2, receipt_id = ?3,
-                updated_at = ?4 WHERE id = ?1 AND status = 'processing'",
-        )?
-        .execute(params![id, ledger_tx_id, receipt_id, now])?;
+    let n = c.execute(
+        "UPDATE payments SET status = 'succeeded', ledger_tx_id = $2, receipt_id = $3, updated_at = $4
+         WHERE id = $1 AND status = 'processing'",
+        params![id, ledger_tx_id, receipt_id, now],
+    )?;
     Ok(n == 1)
 }
 
-pub fn mark_failed(
-    conn: &Connection,
-    id: &str,
-    reason: &str,
-    now: &str,
-) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE payments SET status = 'failed', failure_reason = ?2, updated_at = ?3
-             WHERE id = ?1 AND status = 'processing'",
-        )?
-        .execute(params![id, reason, now])?;
+pub fn mark_failed(c: &dyn Sql, id: &str, reason: &str, now: &str) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE payments SET status = 'failed', failure_reason = $2, updated_at = $3
+         WHERE id = $1 AND status = 'processing'",
+        params![id, reason, now],
+    )?;
+    Ok(n == 1)
+}
+
+/// A succeeded payment whose money went back (succeeded → refunded). False if it was not succeeded.
+pub fn mark_refunded(c: &dyn Sql, id: &str, now: &str) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE payments SET status = 'refunded', updated_at = $2 WHERE id = $1 AND status = 'succeeded'",
+        params![id, now],
+    )?;
     Ok(n == 1)
 }
 
 /// Records the authority's answer to the payment notice (pending → confirmed | rejected).
 pub fn set_authority_status(
-    conn: &Connection,
+    c: &dyn Sql,
     id: &str,
     status: &str,
     reason: Option<&str>,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE payments SET authority_status = ?2, authority_reason = ?3,
-                authority_confirmed_at = CASE WHEN ?2 = 'confirmed' THEN ?4 ELSE authority_confirmed_at END,
-                updated_at = ?4
-             WHERE id = ?1 AND authority_status = 'pending'",
-        )?
-        .execute(params![id, status, reason, now])?;
+    let confirmed_at = (status == "confirmed").then_some(now);
+    let n = c.execute(
+        "UPDATE payments SET authority_status = $2, authority_reason = $3,
+            authority_confirmed_at = COALESCE($4, authority_confirmed_at), updated_at = $5
+         WHERE id = $1 AND authority_status = 'pending'",
+        params![id, status, reason, confirmed_at, now],
+    )?;
     Ok(n == 1)
 }
 
-/// Card payments left in `processing` (a bank timeout or a crash between the two steps).
+/// Payments left in `processing` since before `older_than` (a bank timeout, or a crash between the
+/// two steps of a card payment).
 pub fn processing_card_payments(
-    conn: &Connection,
+    c: &dyn Sql,
     older_than: &str,
 ) -> Result<Vec<PaymentRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE status = 'processing' AND updated_at < ?1 LIMIT 100"
+        "SELECT {COLUMNS} FROM payments WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([older_than], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    many(c.query(&sql, params![older_than])?)
 }

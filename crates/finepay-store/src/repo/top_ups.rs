@@ -1,7 +1,6 @@
 //! Wallet top-ups from a linked card.
 
-use crate::StoreError;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::{params, Row, Sql, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct TopUpRow {
@@ -21,88 +20,84 @@ pub struct TopUpRow {
 const COLUMNS: &str = "id, user_id, card_id, amount, status, bank_reference, failure_reason,
     ledger_tx_id, idempotency_key, created_at, updated_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TopUpRow> {
+fn from_row(r: Row) -> Result<TopUpRow, StoreError> {
     Ok(TopUpRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        card_id: r.get(2)?,
-        amount: r.get(3)?,
-        status: r.get(4)?,
-        bank_reference: r.get(5)?,
-        failure_reason: r.get(6)?,
-        ledger_tx_id: r.get(7)?,
-        idempotency_key: r.get(8)?,
-        created_at: r.get(9)?,
-        updated_at: r.get(10)?,
+        id: r.text(0)?,
+        user_id: r.text(1)?,
+        card_id: r.text(2)?,
+        amount: r.int(3)?,
+        status: r.text(4)?,
+        bank_reference: r.text(5)?,
+        failure_reason: r.opt_text(6)?,
+        ledger_tx_id: r.opt_text(7)?,
+        idempotency_key: r.opt_text(8)?,
+        created_at: r.text(9)?,
+        updated_at: r.text(10)?,
     })
 }
 
-pub fn insert_top_up(conn: &Connection, t: &TopUpRow) -> Result<(), StoreError> {
+pub fn insert_top_up(c: &dyn Sql, t: &TopUpRow) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO top_ups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO top_ups ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     );
-    conn.prepare_cached(&sql)?.execute(params![
-        t.id,
-        t.user_id,
-        t.card_id,
-        t.amount,
-        t.status,
-        t.bank_reference,
-        t.failure_reason,
-        t.ledger_tx_id,
-        t.idempotency_key,
-        t.created_at,
-        t.updated_at
-    ])?;
+    c.execute(
+        &sql,
+        params![
+            &t.id,
+            &t.user_id,
+            &t.card_id,
+            t.amount,
+            &t.status,
+            &t.bank_reference,
+            &t.failure_reason,
+            &t.ledger_tx_id,
+            &t.idempotency_key,
+            &t.created_at,
+            &t.updated_at
+        ],
+    )?;
     Ok(())
 }
 
-pub fn find_top_up(conn: &Connection, id: &str) -> Result<Option<TopUpRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM top_ups WHERE id = ?1");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], from_row)
-        .optional()?)
+pub fn find_top_up(c: &dyn Sql, id: &str) -> Result<Option<TopUpRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM top_ups WHERE id = $1");
+    c.query_opt(&sql, params![id])?.map(from_row).transpose()
 }
 
 pub fn mark_top_up_succeeded(
-    conn: &Connection,
+    c: &dyn Sql,
     id: &str,
     ledger_tx_id: &str,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE top_ups SET status = 'succeeded', ledger_tx_id = ?2, updated_at = ?3
-             WHERE id = ?1 AND status = 'processing'",
-        )?
-        .execute(params![id, ledger_tx_id, now])?;
+    let n = c.execute(
+        "UPDATE top_ups SET status = 'succeeded', ledger_tx_id = $2, updated_at = $3
+         WHERE id = $1 AND status = 'processing'",
+        params![id, ledger_tx_id, now],
+    )?;
     Ok(n == 1)
 }
 
 pub fn mark_top_up_failed(
-    conn: &Connection,
+    c: &dyn Sql,
     id: &str,
     reason: &str,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE top_ups SET status = 'failed', failure_reason = ?2, updated_at = ?3
-             WHERE id = ?1 AND status = 'processing'",
-        )?
-        .execute(params![id, reason, now])?;
+    let n = c.execute(
+        "UPDATE top_ups SET status = 'failed', failure_reason = $2, updated_at = $3
+         WHERE id = $1 AND status = 'processing'",
+        params![id, reason, now],
+    )?;
     Ok(n == 1)
 }
 
-pub fn processing_top_ups(
-    conn: &Connection,
-    older_than: &str,
-) -> Result<Vec<TopUpRow>, StoreError> {
+pub fn processing_top_ups(c: &dyn Sql, older_than: &str) -> Result<Vec<TopUpRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < ?1 LIMIT 100"
+        "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([older_than], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    c.query(&sql, params![older_than])?
+        .into_iter()
+        .map(from_row)
+        .collect()
 }

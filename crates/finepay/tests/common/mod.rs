@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use finepay::{Running, ServeConfig};
+use finepay_store::DbLocation;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,6 +19,7 @@ pub const CARD_SLOW: &str = "6222020000000000067";
 
 pub struct TestApp {
     pub running: Running,
+    running_database: Option<String>,
     pub url: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
@@ -33,6 +35,37 @@ pub struct User {
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// With `FINEPAY_TEST_POSTGRES=postgres://USER@HOST:PORT` set, every test app gets its own fresh
+/// PostgreSQL database on that server; otherwise its own SQLite file.
+pub fn test_database() -> Option<String> {
+    let base = std::env::var("FINEPAY_TEST_POSTGRES").ok()?;
+    let name = format!(
+        "fp_t_{}_{}_{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        rand_suffix()
+    );
+    std::thread::spawn({
+        let name = name.clone();
+        let base = base.clone();
+        move || {
+            let admin = finepay_store::PgConn::connect(&format!("{base}/postgres")).unwrap();
+            finepay_store::Sql::batch(&admin, &format!("CREATE DATABASE {name}")).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn rand_suffix() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    nanos % 100_000
+}
 
 /// A fresh phone number per call within this test binary (process id keeps binaries apart).
 pub fn unique_phone() -> String {
@@ -62,6 +95,7 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServeConfig::new(dir.path().join("data"));
+        config.database = test_database();
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.authority_timeout = Duration::from_secs(3);
         config.bank_timeout = Duration::from_secs(3);
@@ -71,10 +105,12 @@ impl TestApp {
         config.platform.lookup_limits.per_user_per_minute = 10_000;
         config.platform.lookup_limits.per_client_per_minute = 100_000;
         adjust(&mut config);
+        let running_database = config.database.clone();
         let running = finepay::start(config).await.unwrap();
         let url = running.url();
         TestApp {
             running,
+            running_database,
             url,
             http: Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -84,12 +120,40 @@ impl TestApp {
         }
     }
 
-    pub fn db_path(&self) -> std::path::PathBuf {
-        self.dir.path().join("data").join("finepay.db")
+    /// The platform database of this app, as a URL for `--database`.
+    pub fn db_url(&self) -> String {
+        match self.db_location() {
+            DbLocation::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DbLocation::Postgres(url) => url,
+        }
+    }
+
+    pub fn db_location(&self) -> DbLocation {
+        finepay::database_location(
+            self.running_database.as_deref(),
+            &self.dir.path().join("data"),
+        )
+        .unwrap()
+    }
+
+    /// Runs `f` on a connection to the platform database (on a thread of its own: the PostgreSQL
+    /// client blocks), for tests that inspect or tamper with rows.
+    pub fn with_db<T: Send>(&self, f: impl FnOnce(&dyn finepay_store::Sql) -> T + Send) -> T {
+        let location = self.db_location();
+        std::thread::scope(|s| {
+            s.spawn(move || f(location.connect().unwrap().as_ref()))
+                .join()
+                .unwrap()
+        })
     }
 
     pub fn assert_ledger_ok(&self) {
-        let (_, findings) = finepay::offline::ledger_check(&self.db_path()).unwrap();
+        let location = self.db_location();
+        let (_, findings) = std::thread::scope(|s| {
+            s.spawn(|| finepay::offline::ledger_check(&location).unwrap())
+                .join()
+                .unwrap()
+        });
         assert!(findings.is_empty(), "ledger check failed: {findings:#?}");
     }
 

@@ -1,0 +1,141 @@
+//! The PostgreSQL backend of [`Sql`], for many finepay instances on one database. A synchronous
+//! client per connection (the writer thread owns one; readers use theirs from `spawn_blocking`),
+//! with statements prepared once per connection.
+
+use crate::sql::{Backend, Param, Row, Sql, Value};
+use crate::StoreError;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::error::Error;
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match self {
+            Param::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+            Param::Int(v) => v.to_sql(ty, out),
+            Param::Text(s) => s.to_sql(ty, out),
+            Param::Null => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT8
+                | Type::INT4
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+                | Type::UNKNOWN
+        )
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+pub struct PgConn {
+    /// Always `Some` until drop (taken there to close it off any async runtime).
+    client: RefCell<Option<Client>>,
+    statements: RefCell<HashMap<String, Statement>>,
+}
+
+impl PgConn {
+    /// Connects on a thread of its own: the synchronous client runs its own small runtime, which
+    /// must not start inside an async task (it is used afterwards from the writer thread and from
+    /// `spawn_blocking`, where blocking is allowed).
+    pub fn connect(url: &str) -> Result<PgConn, StoreError> {
+        let url = url.to_string();
+        let client = std::thread::spawn(move || Client::connect(&url, NoTls))
+            .join()
+            .map_err(|_| {
+                StoreError::CommitFailed("the PostgreSQL connect thread panicked".into())
+            })??;
+        Ok(PgConn {
+            client: RefCell::new(Some(client)),
+            statements: RefCell::new(HashMap::new()),
+        })
+    }
+
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut slot = self.client.borrow_mut();
+        let client = slot.as_mut().ok_or(StoreError::WriterGone)?;
+        Ok(f(client)?)
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.with_client(|c| c.prepare(sql))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+impl Drop for PgConn {
+    /// Closing the client blocks on its runtime, which must not happen inside an async task.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
+fn to_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Sql for PgConn {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
+        let stmt = self.statement(sql)?;
+        self.with_client(|c| c.execute(&stmt, &to_refs(params)))
+    }
+
+    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+        let stmt = self.statement(sql)?;
+        let rows = self.with_client(|c| c.query(&stmt, &to_refs(params)))?;
+        rows.iter().map(read_row).collect()
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        self.with_client(|c| c.batch_execute(sql))
+    }
+}
+
+fn read_row(r: &postgres::Row) -> Result<Row, StoreError> {
+    let mut values = Vec::with_capacity(r.len());
+    for (i, column) in r.columns().iter().enumerate() {
+        let ty = column.type_();
+        let value = if *ty == Type::INT8 {
+            r.try_get::<_, Option<i64>>(i)?
+                .map_or(Value::Null, Value::Int)
+        } else if *ty == Type::INT4 {
+            r.try_get::<_, Option<i32>>(i)?
+                .map_or(Value::Null, |v| Value::Int(i64::from(v)))
+        } else if *ty == Type::INT2 {
+            r.try_get::<_, Option<i16>>(i)?
+                .map_or(Value::Null, |v| Value::Int(i64::from(v)))
+        } else {
+            r.try_get::<_, Option<String>>(i)?
+                .map_or(Value::Null, Value::Text)
+        };
+        values.push(value);
+    }
+    Ok(Row(values))
+}

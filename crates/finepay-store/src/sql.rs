@@ -1,0 +1,176 @@
+//! One small SQL interface over both backends, so every repository function is written once.
+//!
+//! Statements use PostgreSQL's `$1, $2, …` placeholders; the SQLite backend rewrites them to `?1, ?2`
+//! (explicit indexes, so a placeholder may repeat or appear out of order). Values are the three
+//! kinds finepay stores: integers (fen, counts), text (ids, times as RFC 3339 UTC text, JSON) and
+//! NULL. Statements are prepared once per connection and cached.
+
+use crate::StoreError;
+
+/// A parameter of a statement.
+#[derive(Clone, Copy, Debug)]
+pub enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Null,
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+
+impl From<u32> for Param<'_> {
+    fn from(v: u32) -> Self {
+        Param::Int(i64::from(v))
+    }
+}
+
+impl From<u16> for Param<'_> {
+    fn from(v: u16) -> Self {
+        Param::Int(i64::from(v))
+    }
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Param<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Param::Null, Param::Text)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Param<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        v.as_deref().map_or(Param::Null, Param::Text)
+    }
+}
+
+/// Builds a `&[Param]` from values of any supported type.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { &[$($crate::Param::from($v)),*] as &[$crate::Param<'_>] };
+}
+
+/// A value read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+/// One row of a result, read by column index.
+#[derive(Clone, Debug)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn at(&self, i: usize) -> Result<&Value, StoreError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {i}")))
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        match self.at(i)? {
+            Value::Int(v) => Ok(*v),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: expected an integer, got {other:?}"
+            ))),
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        match self.at(i)? {
+            Value::Text(v) => Ok(v.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
+        }
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+}
+
+/// Which database a connection talks to (for the few statements that differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection (inside the writer's transaction, or a reader).
+pub trait Sql {
+    fn backend(&self) -> Backend;
+    /// Runs a statement; returns the number of rows it changed.
+    fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError>;
+    /// Runs a query and returns every row.
+    fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError>;
+    /// Runs statements without parameters (transaction control, migrations).
+    fn batch(&self, sql: &str) -> Result<(), StoreError>;
+
+    /// The first row, if any.
+    fn query_opt(&self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// Exactly one row.
+    fn query_one(&self, sql: &str, params: &[Param<'_>]) -> Result<Row, StoreError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row for: {sql}")))
+    }
+}
+
+/// `$1` → `?1` for SQLite. Leaves `$` inside quoted strings alone.
+pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut in_quote = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_quote = !in_quote;
+                out.push(c);
+            }
+            '$' if !in_quote && chars.peek().is_some_and(|n| n.is_ascii_digit()) => out.push('?'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_sqlite_indexes_outside_quotes() {
+        assert_eq!(
+            to_sqlite_placeholders("SELECT '$1' || $1, $12 WHERE a = $2"),
+            "SELECT '$1' || ?1, ?12 WHERE a = ?2"
+        );
+    }
+}
