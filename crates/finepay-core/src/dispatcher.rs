@@ -68,11 +68,19 @@ impl Platform {
         let attempted = rows.len();
         let mut by_city: BTreeMap<String, Vec<outbox::OutboxRow>> = BTreeMap::new();
         for row in rows {
-            by_city.entry(row.city_code.clone()).or_default().push(row);
+            // Events and notices of a city fail independently: group by both.
+            by_city
+                .entry(format!("{}|{}", row.kind, row.city_code))
+                .or_default()
+                .push(row);
         }
         let mut cities = JoinSet::new();
-        for (city, rows) in by_city {
+        for (group, rows) in by_city {
             let platform = self.clone();
+            let city = group
+                .split_once('|')
+                .map(|(_, c)| c.to_string())
+                .unwrap_or(group);
             cities.spawn(async move { platform.deliver_city(&city, rows).await });
         }
         let mut results = Vec::with_capacity(attempted);
@@ -128,6 +136,12 @@ impl Platform {
     }
 
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
+        if row.kind == crate::notifications::EVENT_KIND {
+            return match self.publish_event(&row.payload).await {
+                Ok(()) => Delivery::Confirmed,
+                Err(e) => Delivery::Retry(e),
+            };
+        }
         let Some(route) = self.authorities().for_city(city) else {
             return Delivery::Retry(format!("no authority configured for city {city}"));
         };
@@ -161,15 +175,27 @@ impl Platform {
                 let now = now_text();
                 for (row, delivery, next) in &plan {
                     match delivery {
+                        Delivery::Confirmed if row.kind == crate::notifications::EVENT_KIND => {
+                            outbox::mark_delivered(c, row.id, "published", &now)?;
+                        }
                         Delivery::Confirmed => {
-                            if outbox::mark_delivered(c, row.id, "confirmed", &now)? {
-                                payments::set_authority_status(
+                            if outbox::mark_delivered(c, row.id, "confirmed", &now)?
+                                && payments::set_authority_status(
                                     c,
                                     &row.payment_id,
                                     "confirmed",
                                     None,
                                     &now,
-                                )?;
+                                )?
+                            {
+                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                                    crate::notifications::notify_payment(
+                                        c,
+                                        &p,
+                                        "payment.confirmed",
+                                        &now,
+                                    )?;
+                                }
                             }
                         }
                         Delivery::Rejected(reason) => {
@@ -232,6 +258,7 @@ fn refund_rejected(
             "payment {payment_id} was not succeeded"
         )));
     }
+    crate::notifications::notify_payment(c, &p, "payment.refunded", now)?;
     Ok(())
 }
 

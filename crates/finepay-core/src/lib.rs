@@ -12,7 +12,9 @@ mod authorities;
 mod decisions;
 mod dispatcher;
 mod error;
+pub mod events;
 mod idempotency;
+mod notifications;
 mod payments;
 mod ratelimit;
 mod receipts;
@@ -24,6 +26,7 @@ pub use accounts::Registration;
 pub use authorities::{Authorities, AuthorityRoute, NumberRule};
 pub use error::CoreError;
 pub use idempotency::{IdempotencyKey, Reply};
+pub use notifications::NotificationView;
 pub use payments::{PayMethod, PayRequest};
 pub use ratelimit::LookupLimits;
 
@@ -74,6 +77,7 @@ struct Inner {
     config: PlatformConfig,
     limiter: ratelimit::RateLimiter,
     outbox_wake: Notify,
+    events: Arc<events::EventBus>,
     /// Bank references whose charge a request is handling right now; the resolver leaves them be.
     charges_in_flight: Mutex<HashSet<String>>,
 }
@@ -84,6 +88,7 @@ impl Platform {
         authorities: Authorities,
         bank: Arc<dyn Bank>,
         signer: ReceiptSigner,
+        events: Arc<events::EventBus>,
         config: PlatformConfig,
     ) -> Platform {
         let limiter = ratelimit::RateLimiter::new(config.lookup_limits);
@@ -97,6 +102,7 @@ impl Platform {
                 limiter,
                 outbox_wake: Notify::new(),
                 charges_in_flight: Mutex::new(HashSet::new()),
+                events,
             }),
         }
     }
@@ -106,6 +112,7 @@ impl Platform {
     pub fn start_workers(&self) {
         tokio::spawn(dispatcher::run(self.clone()));
         tokio::spawn(resolver::run(self.clone()));
+        tokio::spawn(self.inner.events.clone().consume());
     }
 
     pub fn db(&self) -> &Db {

@@ -304,3 +304,58 @@ pub async fn verify_receipt(
 pub async fn receipt_keys(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(s.platform.signer().published_keys()).unwrap_or_default())
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationList {
+    data: Vec<finepay_core::NotificationView>,
+    next_cursor: Option<String>,
+}
+
+/// The user's notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = NotificationList)))]
+pub async fn list_notifications(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<NotificationList>> {
+    let data = s
+        .platform
+        .notifications(&user.0, q.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(NotificationList {
+        data,
+        next_cursor: None,
+    }))
+}
+
+/// New notifications as server-sent events (`event: notification`, `id`, JSON data), from
+/// whichever instance produced them.
+#[utoipa::path(get, path = "/api/v1/notifications/stream", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "one event per new notification")))]
+pub async fn notification_stream(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> axum::response::sse::Sse<
+    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use futures::StreamExt;
+    let user_id = user.0;
+    let events = tokio_stream::wrappers::BroadcastStream::new(s.platform.subscribe_events())
+        .filter_map(move |e| {
+            let mine = match e {
+                Ok(event) if event.user_id == user_id => Some(event),
+                _ => None,
+            };
+            async move {
+                let event = mine?;
+                axum::response::sse::Event::default()
+                    .id(event.id.clone())
+                    .event("notification")
+                    .json_data(finepay_core::NotificationView::of_event(&event))
+                    .ok()
+                    .map(Ok)
+            }
+        });
+    axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default())
+}

@@ -65,6 +65,8 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::get_receipt))
         .routes(routes!(handlers::verify_receipt))
         .routes(routes!(handlers::receipt_keys))
+        .routes(routes!(handlers::list_notifications))
+        .routes(routes!(handlers::notification_stream))
         .with_state(state)
         .split_for_parts();
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();

@@ -5,8 +5,14 @@
 use crate::sql::{Backend, Sql};
 use crate::{params, StoreError};
 
-const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_foundation.sql")];
-const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_foundation.sql")];
+const SQLITE: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../migrations/sqlite/0002_notifications.sql"),
+];
+const POSTGRES: &[&str] = &[
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+    include_str!("../migrations/postgres/0002_notifications.sql"),
+];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;
 

@@ -10,6 +10,7 @@ use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySan
 use finepay_authority::{Catalogue, HttpAuthority};
 use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_bank::HttpBank;
+use finepay_core::events::EventBus;
 use finepay_core::{Authorities, AuthorityRoute, NumberRule, Platform, PlatformConfig};
 use finepay_receipts::ReceiptSigner;
 use finepay_store::{Db, DbLocation, WriterConfig};
@@ -27,6 +28,8 @@ pub struct ServeConfig {
     pub database: Option<String>,
     pub data_dir: PathBuf,
     pub sandbox_token: Option<String>,
+    /// `nats://HOST:PORT` to share events between instances through JetStream; in-process if none.
+    pub events: Option<String>,
     pub writer: WriterConfig,
     pub platform: PlatformConfig,
     /// How long the platform waits for an authority before treating it as unreachable.
@@ -46,6 +49,7 @@ impl ServeConfig {
             database: None,
             data_dir,
             sandbox_token: None,
+            events: None,
             writer: WriterConfig::default(),
             platform: PlatformConfig::default(),
             authority_timeout: Duration::from_secs(8),
@@ -148,11 +152,18 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let bank = HttpBank::new(&format!("http://{sandbox_addr}"), config.bank_timeout);
+    let events = match &config.events {
+        Some(url) => EventBus::nats(url)
+            .await
+            .with_context(|| format!("cannot use the event bus at {url}"))?,
+        None => EventBus::in_process(),
+    };
     let platform = Platform::new(
         db,
         Authorities::new(routes),
         Arc::new(bank.clone()),
         signer,
+        Arc::new(events),
         config.platform.clone(),
     );
     platform.start_workers();

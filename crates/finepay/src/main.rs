@@ -35,6 +35,9 @@ enum Command {
         /// The bearer token of the sandbox control API (random when not given).
         #[arg(long, env = "FINEPAY_SANDBOX_TOKEN")]
         sandbox_token: Option<String>,
+        /// nats://HOST:PORT: share events between instances through NATS JetStream.
+        #[arg(long, env = "FINEPAY_EVENTS")]
+        events: Option<String>,
         /// Commit one payment per transaction (for benchmarks; slower, same durability).
         #[arg(long)]
         no_group_commit: bool,
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             sandbox_token,
             no_group_commit,
+            events,
             lookups_per_user_per_minute,
             lookups_per_client_per_minute,
         } => {
@@ -116,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.listen = listen;
             config.database = database;
             config.sandbox_token = sandbox_token;
+            config.events = events;
             if no_group_commit {
                 config.writer.max_batch = 1;
             }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod decisions;
 pub mod idempotency;
 pub mod ledger;
+pub mod notifications;
 pub mod outbox;
 pub mod payments;
 pub mod receipts;

@@ -1,0 +1,127 @@
+//! Notifications: written in the same writer job as the state change they announce, each with an
+//! outbox row that publishes it as an event, so a user's open stream on any instance hears of it.
+
+use crate::events::Event;
+use crate::{new_id, CoreError, Platform};
+use finepay_domain::Plate;
+use finepay_store::repo::notifications::{self, NotificationRow};
+use finepay_store::repo::{decisions, outbox, payments::PaymentRow};
+use finepay_store::Sql;
+use tokio::sync::broadcast;
+
+pub const EVENT_KIND: &str = "event";
+
+/// Records a notification about a payment for its payer, and enqueues its event.
+pub(crate) fn notify_payment(
+    c: &dyn Sql,
+    payment: &PaymentRow,
+    kind: &str,
+    now: &str,
+) -> Result<(), CoreError> {
+    let plate = decisions::find_decision(c, &payment.decision_number)?
+        .and_then(|d| Plate::parse(&d.plate).ok())
+        .map(|p| p.masked());
+    let row = NotificationRow {
+        id: new_id("ntf"),
+        user_id: payment.user_id.clone(),
+        kind: kind.to_string(),
+        plate,
+        city_code: payment.city_code.clone(),
+        decision_number: Some(payment.decision_number.clone()),
+        payment_id: Some(payment.id.clone()),
+        created_at: now.to_string(),
+        read: false,
+    };
+    notifications::insert_notification(c, &row)?;
+    let event = serde_json::to_string(&event_of(row.clone()))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    outbox::enqueue(c, EVENT_KIND, &row.city_code, &row.id, &event, now)?;
+    Ok(())
+}
+
+fn event_of(n: NotificationRow) -> Event {
+    Event {
+        id: n.id,
+        user_id: n.user_id,
+        kind: n.kind,
+        plate: n.plate,
+        city_code: n.city_code,
+        decision_number: n.decision_number,
+        payment_id: n.payment_id,
+        created_at: n.created_at,
+    }
+}
+
+/// One entry of the inbox (SPEC §3).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: String,
+    pub plate: Option<String>,
+    pub city_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl NotificationView {
+    pub fn of_event(e: &Event) -> NotificationView {
+        NotificationView {
+            id: e.id.clone(),
+            kind: e.kind.clone(),
+            plate: e.plate.clone(),
+            city_code: e.city_code.clone(),
+            decision_number: e.decision_number.clone(),
+            payment_id: e.payment_id.clone(),
+            created_at: e.created_at.clone(),
+            read: false,
+        }
+    }
+}
+
+impl Platform {
+    /// The user's inbox, newest first.
+    pub async fn notifications(
+        &self,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<NotificationView>, CoreError> {
+        let uid = user_id.to_string();
+        let limit = limit.clamp(1, 200);
+        let rows = self
+            .db()
+            .read(move |c| notifications::list_notifications(c, &uid, limit))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                kind: n.kind,
+                plate: n.plate,
+                city_code: n.city_code,
+                decision_number: n.decision_number,
+                payment_id: n.payment_id,
+                created_at: n.created_at,
+                read: n.read,
+            })
+            .collect())
+    }
+
+    /// Every event reaching this instance; the caller keeps those of its user.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) async fn publish_event(&self, payload: &str) -> Result<(), String> {
+        let event: Event =
+            serde_json::from_str(payload).map_err(|e| format!("unreadable event: {e}"))?;
+        self.inner
+            .events
+            .publish(&event)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

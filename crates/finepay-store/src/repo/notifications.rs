@@ -1,0 +1,55 @@
+//! The notification inbox.
+
+use crate::{params, Row, Sql, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub plate: Option<String>,
+    pub city_code: String,
+    pub decision_number: Option<String>,
+    pub payment_id: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+fn from_row(r: Row) -> Result<NotificationRow, StoreError> {
+    Ok(NotificationRow {
+        id: r.text(0)?,
+        user_id: r.text(1)?,
+        kind: r.text(2)?,
+        plate: r.opt_text(3)?,
+        city_code: r.text(4)?,
+        decision_number: r.opt_text(5)?,
+        payment_id: r.opt_text(6)?,
+        created_at: r.text(7)?,
+        read: r.opt_text(8)?.is_some(),
+    })
+}
+
+pub fn insert_notification(c: &dyn Sql, n: &NotificationRow) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO notifications (id, user_id, kind, plate, city_code, decision_number, payment_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![&n.id, &n.user_id, &n.kind, &n.plate, &n.city_code, &n.decision_number, &n.payment_id, &n.created_at],
+    )?;
+    Ok(())
+}
+
+/// A user's notifications, newest first.
+pub fn list_notifications(
+    c: &dyn Sql,
+    user_id: &str,
+    limit: u32,
+) -> Result<Vec<NotificationRow>, StoreError> {
+    c.query(
+        "SELECT id, user_id, kind, plate, city_code, decision_number, payment_id, created_at, read_at
+         FROM notifications WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        params![user_id, limit],
+    )?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}

@@ -1,0 +1,115 @@
+//! Notifications: a confirmed payment lands in the payer's inbox and on their open stream.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use common::*;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_payment_is_pushed_to_the_payers_stream_and_inbox() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let number = app.decision("京A12345", "110000", 0).await;
+
+    let stream = app
+        .http
+        .get(format!("{}/api/v1/notifications/stream", app.url))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut body = stream.bytes_stream();
+
+    let (status, p) = json(
+        app.pay(
+            &user,
+            "n1",
+            &number,
+            20_000,
+            "京A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("payment.confirmed") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("no event within 10 s")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: notification"), "{seen}");
+    assert!(seen.contains(p["id"].as_str().unwrap()), "{seen}");
+    assert!(seen.contains("京A***45"), "{seen}");
+
+    let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+    assert_eq!(inbox["data"][0]["kind"], "payment.confirmed");
+    assert_eq!(inbox["data"][0]["payment_id"], p["id"]);
+    assert_eq!(inbox["data"][0]["read"], false);
+    // Someone else's inbox is empty.
+    let other = app.user().await;
+    let inbox = app.get_json("/api/v1/notifications", &other.token).await;
+    assert_eq!(inbox["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_authority_rejects_is_refunded_to_the_balance() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let number = app.decision("京A12345", "110000", 0).await;
+    // The platform fetches the decision, then the authority goes down and the fine is paid at a
+    // counter meanwhile (the sandbox revokes it): the notice will be rejected when it comes back.
+    app.get_json(&format!("/api/v1/penalty-decisions/{number}"), &user.token)
+        .await;
+    app.set_mode("110000", "down").await;
+    let (status, p) = json(
+        app.pay(
+            &user,
+            "rej",
+            &number,
+            20_000,
+            "京A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    assert_eq!(app.balance(&user).await, 80_000);
+    let (status, _) = app
+        .sandbox(
+            reqwest::Method::POST,
+            &format!("/sandbox/v1/decisions/{number}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.set_mode("110000", "up").await;
+    let done = app
+        .wait_authority_status(
+            &user,
+            p["id"].as_str().unwrap(),
+            "rejected",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(done["authority_status"], "rejected");
+    assert_eq!(done["status"], "refunded");
+    assert_eq!(app.balance(&user).await, 100_000, "the money is back");
+    let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+    assert_eq!(inbox["data"][0]["kind"], "payment.refunded");
+}
