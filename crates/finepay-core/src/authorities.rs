@@ -64,6 +64,10 @@ impl Authorities {
         }
     }
 
+    pub fn all(&self) -> &[AuthorityRoute] {
+        &self.routes
+    }
+
     pub fn for_city(&self, city: &str) -> Option<&AuthorityRoute> {
         self.routes.iter().find(|r| r.city.as_str() == city)
     }

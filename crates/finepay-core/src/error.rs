@@ -38,6 +38,8 @@ pub enum CoreError {
     InsufficientCredit { available: i64, amount: i64 },
     #[error("the bank declined the card: {0}")]
     CardDeclined(String),
+    #[error("{0}")]
+    VehicleVerificationFailed(String),
     #[error("the Idempotency-Key header is required for this request (1 to 255 characters)")]
     IdempotencyKeyRequired,
     #[error("this Idempotency-Key was already used with a different request body; use a new key")]
@@ -52,6 +54,8 @@ pub enum CoreError {
     BankUnavailable,
     #[error("the service is busy; retry shortly")]
     Busy,
+    #[error("another instance did this first")]
+    Conflict,
     #[error("internal error")]
     Internal(String),
 }
@@ -67,9 +71,10 @@ impl CoreError {
             NotFound(_) | DecisionNotFound => 404,
             PhoneTaken | DecisionAlreadyPaid | DecisionRevoked | AmountChanged { .. } => 409,
             RequestInProgress => 409,
-            PlateMismatch | IdempotencyKeyReused => 422,
+            PlateMismatch | IdempotencyKeyReused | VehicleVerificationFailed(_) => 422,
             RateLimited { .. } => 429,
             AuthorityUnavailable | BankUnavailable | Busy => 503,
+            Conflict => 409,
             Internal(_) => 500,
         }
     }
@@ -92,6 +97,7 @@ impl CoreError {
             InsufficientFunds { .. } => "insufficient_funds",
             InsufficientCredit { .. } => "insufficient_credit",
             CardDeclined(_) => "card_declined",
+            VehicleVerificationFailed(_) => "vehicle_verification_failed",
             IdempotencyKeyRequired => "idempotency_key_required",
             IdempotencyKeyReused => "idempotency_key_reused",
             RequestInProgress => "request_in_progress",
@@ -99,6 +105,7 @@ impl CoreError {
             AuthorityUnavailable => "authority_unavailable",
             BankUnavailable => "bank_unavailable",
             Busy => "service_busy",
+            Conflict => "conflict",
             Internal(_) => "internal_error",
         }
     }

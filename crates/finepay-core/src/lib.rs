@@ -13,6 +13,7 @@ mod decisions;
 mod dispatcher;
 mod error;
 pub mod events;
+mod feeds;
 mod idempotency;
 mod notifications;
 mod payments;
@@ -20,6 +21,7 @@ mod ratelimit;
 mod receipts;
 mod resolver;
 pub mod services;
+mod vehicles;
 pub mod views;
 
 pub use accounts::Registration;
@@ -29,6 +31,7 @@ pub use idempotency::{IdempotencyKey, Reply};
 pub use notifications::NotificationView;
 pub use payments::{PayMethod, PayRequest};
 pub use ratelimit::LookupLimits;
+pub use vehicles::VehicleView;
 
 use finepay_bank::Bank;
 use finepay_receipts::ReceiptSigner;
@@ -112,6 +115,7 @@ impl Platform {
     pub fn start_workers(&self) {
         tokio::spawn(dispatcher::run(self.clone()));
         tokio::spawn(resolver::run(self.clone()));
+        tokio::spawn(feeds::run(self.clone()));
         tokio::spawn(self.inner.events.clone().consume());
     }
 

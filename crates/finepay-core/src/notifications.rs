@@ -11,6 +11,22 @@ use tokio::sync::broadcast;
 
 pub const EVENT_KIND: &str = "event";
 
+/// Records a notification and enqueues its event, in the caller's transaction.
+pub(crate) fn record(c: &dyn Sql, row: &NotificationRow) -> Result<(), CoreError> {
+    notifications::insert_notification(c, row)?;
+    let event = serde_json::to_string(&event_of(row.clone()))
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    outbox::enqueue(
+        c,
+        EVENT_KIND,
+        &row.city_code,
+        &row.id,
+        &event,
+        &row.created_at,
+    )?;
+    Ok(())
+}
+
 /// Records a notification about a payment for its payer, and enqueues its event.
 pub(crate) fn notify_payment(
     c: &dyn Sql,
@@ -32,11 +48,7 @@ pub(crate) fn notify_payment(
         created_at: now.to_string(),
         read: false,
     };
-    notifications::insert_notification(c, &row)?;
-    let event = serde_json::to_string(&event_of(row.clone()))
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    outbox::enqueue(c, EVENT_KIND, &row.city_code, &row.id, &event, now)?;
-    Ok(())
+    record(c, &row)
 }
 
 fn event_of(n: NotificationRow) -> Event {

@@ -359,3 +359,57 @@ pub async fn notification_stream(
         });
     axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default())
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct BindVehicle {
+    plate: String,
+    /// The last 6 characters of the VIN, as on the registration certificate.
+    vin_last6: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VehicleList {
+    data: Vec<finepay_core::VehicleView>,
+    next_cursor: Option<String>,
+}
+
+/// Bind a plate to the account (the registering authority checks the VIN); new violations of
+/// the plate in every city are then pushed to the user.
+#[utoipa::path(post, path = "/api/v1/vehicles", request_body = BindVehicle, security(("bearer" = [])),
+    responses((status = 201, body = finepay_core::VehicleView), (status = 400, description = "invalid_plate"),
+        (status = 422, description = "vehicle_verification_failed")))]
+pub async fn bind_vehicle(
+    State(s): State<AppState>,
+    user: AuthUser,
+    body: ApiJson<BindVehicle>,
+) -> ApiResult<(StatusCode, Json<finepay_core::VehicleView>)> {
+    let v = s
+        .platform
+        .bind_vehicle(&user.0, &body.value.plate, &body.value.vin_last6)
+        .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// The user's bound plates.
+#[utoipa::path(get, path = "/api/v1/vehicles", security(("bearer" = [])), responses((status = 200, body = VehicleList)))]
+pub async fn list_vehicles(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<VehicleList>> {
+    Ok(Json(VehicleList {
+        data: s.platform.vehicles(&user.0).await?,
+        next_cursor: None,
+    }))
+}
+
+/// Unbind a plate.
+#[utoipa::path(delete, path = "/api/v1/vehicles/{plate}", security(("bearer" = [])),
+    params(("plate" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn unbind_vehicle(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(plate): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.platform.unbind_vehicle(&user.0, &plate).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -66,6 +66,8 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::verify_receipt))
         .routes(routes!(handlers::receipt_keys))
         .routes(routes!(handlers::list_notifications))
+        .routes(routes!(handlers::bind_vehicle, handlers::list_vehicles))
+        .routes(routes!(handlers::unbind_vehicle))
         .routes(routes!(handlers::notification_stream))
         .with_state(state)
         .split_for_parts();

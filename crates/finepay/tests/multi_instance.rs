@@ -321,6 +321,33 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // A new violation of a plate payer 0 bound through A is pushed to their stream on B.
+    let (s, _) = call(&http, post.clone(), format!("{}/sandbox/v1/vehicles", a.url), TOKEN, Some(json!({"plate": "京B54321", "vin": "LFV2A21K8B3046511", "owner_name": "钱七", "owner_id_number": id_number(98), "city_code": "110000"})), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, body) = call(
+        &http,
+        post.clone(),
+        format!("{}/api/v1/vehicles", a.url),
+        &tokens[0],
+        Some(json!({"plate": "京B54321", "vin_last6": "046511"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, _) = call(&http, post.clone(), format!("{}/sandbox/v1/violations", a.url), TOKEN, Some(json!({"city_code": "310000", "plate": "京B54321", "code": "1625", "occurred_at": "2026-11-02T08:00:00Z", "location": "人民广场"})), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = heard.lock().unwrap().clone();
+        if text.contains("violation.recorded") && text.contains("京B***21") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new-violation event did not reach B"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     listener.abort();
 
     // 16 concurrent payments of one decision, 8 through each instance: exactly one succeeds.

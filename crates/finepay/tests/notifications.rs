@@ -113,3 +113,102 @@ async fn a_payment_the_authority_rejects_is_refunded_to_the_balance() {
     let inbox = app.get_json("/api/v1/notifications", &user.token).await;
     assert_eq!(inbox["data"][0]["kind"], "payment.refunded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_violation_of_a_bound_plate_in_another_city_is_pushed() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    // The register (Beijing) knows the vehicle; the user binds it with the VIN's last six.
+    app.decision("京A12345", "110000", 0).await;
+    let (status, body) = json(
+        app.post(
+            "/api/v1/vehicles",
+            Some(&user.token),
+            &json!({"plate": "京A12345", "vin_last6": "000000"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "vehicle_verification_failed");
+    let (status, body) = json(
+        app.post(
+            "/api/v1/vehicles",
+            Some(&user.token),
+            &json!({"plate": "京A 12345", "vin_last6": "184847"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["plate"], "京A12345");
+    let list = app.get_json("/api/v1/vehicles", &user.token).await;
+    assert_eq!(list["data"][0]["plate"], "京A12345");
+
+    // A camera in Chengdu records it; then a decision is issued.
+    let (status, v) = app
+        .sandbox(reqwest::Method::POST, "/sandbox/v1/violations", Some(json!({"city_code": "510100", "plate": "京A12345", "code": "1625", "occurred_at": "2026-11-20T10:00:00Z", "location": "天府大道"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (_, d) = app
+        .sandbox(
+            reqwest::Method::POST,
+            &format!(
+                "/sandbox/v1/violations/{}/decision",
+                v["id"].as_str().unwrap()
+            ),
+            Some(json!({})),
+        )
+        .await;
+    let number = d["decision_number"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+        let kinds: Vec<(String, String)> = inbox["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["kind"].as_str().unwrap().to_string(),
+                    n["city_code"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let issued = inbox["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "decision.issued" && n["decision_number"] == number.as_str());
+        if issued && kinds.contains(&("violation.recorded".into(), "510100".into())) {
+            assert!(inbox["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["plate"] == "京A***45"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not notified: {inbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Unbinding stops it; unbinding twice is not found.
+    let res = app
+        .http
+        .delete(format!("{}/api/v1/vehicles/京A12345", app.url))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .http
+        .delete(format!("{}/api/v1/vehicles/京A12345", app.url))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

@@ -11,3 +11,4 @@ pub mod payments;
 pub mod receipts;
 pub mod top_ups;
 pub mod users;
+pub mod vehicles;

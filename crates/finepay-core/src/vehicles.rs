@@ -1,0 +1,100 @@
+//! Binding a plate to the user's account (checked with the authority that registers it), so every
+//! new violation of that plate, in every city, is pushed to the user.
+
+use crate::{CoreError, Platform};
+use finepay_authority::{AuthorityError, Catalogue};
+use finepay_domain::Plate;
+use finepay_store::now_text;
+use finepay_store::repo::vehicles;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VehicleView {
+    pub plate: String,
+    pub bound_at: String,
+}
+
+impl Platform {
+    /// Binds a plate after its registering authority confirms the VIN's last six characters.
+    pub async fn bind_vehicle(
+        &self,
+        user_id: &str,
+        plate: &str,
+        vin_last6: &str,
+    ) -> Result<VehicleView, CoreError> {
+        let plate = Plate::parse(plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        let vin_last6 = vin_last6.trim().to_uppercase();
+        if vin_last6.len() != 6 || !vin_last6.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(CoreError::invalid(
+                "vin_last6",
+                "enter the last 6 characters of the vehicle identification number (VIN) on the registration certificate",
+            ));
+        }
+        let city = Catalogue::builtin()
+            .cities()
+            .iter()
+            .filter(|c| plate.as_str().starts_with(&c.plate_prefix))
+            .max_by_key(|c| c.plate_prefix.len())
+            .ok_or_else(|| {
+                CoreError::VehicleVerificationFailed(format!(
+                    "no traffic authority on finepay keeps the register for plates like {}; bind it when its city joins",
+                    plate.masked()
+                ))
+            })?;
+        let route = self
+            .authorities()
+            .for_city(&city.code)
+            .ok_or(CoreError::AuthorityUnavailable)?;
+        match route.client.verify_vehicle(plate.as_str(), &vin_last6).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(CoreError::VehicleVerificationFailed(
+                    "the plate and the last 6 characters of the VIN do not match the vehicle register; check both on the registration certificate".into(),
+                ))
+            }
+            Err(AuthorityError::NotFound) => {
+                return Err(CoreError::VehicleVerificationFailed(
+                    "this plate is not in the vehicle register".into(),
+                ))
+            }
+            Err(_) => return Err(CoreError::AuthorityUnavailable),
+        }
+        let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
+        let bound_at = self
+            .db()
+            .writer()
+            .run(move |c| vehicles::bind(c, &uid, &p, &now_text()))
+            .await??;
+        Ok(VehicleView {
+            plate: plate.as_str().to_string(),
+            bound_at,
+        })
+    }
+
+    pub async fn vehicles(&self, user_id: &str) -> Result<Vec<VehicleView>, CoreError> {
+        let uid = user_id.to_string();
+        let rows = self.db().read(move |c| vehicles::list(c, &uid)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(plate, bound_at)| VehicleView { plate, bound_at })
+            .collect())
+    }
+
+    pub async fn unbind_vehicle(&self, user_id: &str, plate: &str) -> Result<(), CoreError> {
+        let plate = Plate::parse(plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
+        let removed = self
+            .db()
+            .writer()
+            .run(move |c| vehicles::unbind(c, &uid, &p))
+            .await??;
+        if removed {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(
+                "this plate is not bound to your account",
+            ))
+        }
+    }
+}
