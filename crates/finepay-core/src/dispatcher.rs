@@ -136,6 +136,13 @@ impl Platform {
     }
 
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
+        if row.kind == crate::refunds::CARD_REFUND_KIND {
+            return match self.bank_refund(&row.payment_id).await {
+                Ok(()) => Delivery::Confirmed,
+                Err(finepay_bank::BankError::Declined { reason }) => Delivery::Rejected(reason),
+                Err(e) => Delivery::Retry(e.to_string()),
+            };
+        }
         if row.kind == crate::notifications::EVENT_KIND {
             return match self.publish_event(&row.payload).await {
                 Ok(()) => Delivery::Confirmed,
@@ -169,12 +176,30 @@ impl Platform {
                 (row, d, next)
             })
             .collect();
+        let platform = self.clone();
         self.db()
             .writer()
             .run(move |c| -> Result<(), CoreError> {
                 let now = now_text();
                 for (row, delivery, next) in &plan {
                     match delivery {
+                        Delivery::Confirmed if row.kind == crate::refunds::CARD_REFUND_KIND => {
+                            if outbox::mark_delivered(c, row.id, "refunded", &now)? {
+                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                                    platform.settle_refund_in(c, &p, &row.payload, &now)?;
+                                }
+                            }
+                        }
+                        Delivery::Rejected(reason)
+                            if row.kind == crate::refunds::CARD_REFUND_KIND =>
+                        {
+                            outbox::mark_delivered(c, row.id, "refund_refused", &now)?;
+                            tracing::error!(
+                                payment_id = row.payment_id,
+                                reason,
+                                "the bank refused a card refund; an operator must act"
+                            );
+                        }
                         Delivery::Confirmed if row.kind == crate::notifications::EVENT_KIND => {
                             outbox::mark_delivered(c, row.id, "published", &now)?;
                         }
@@ -212,7 +237,14 @@ impl Platform {
                                     Some(reason),
                                     &now,
                                 )?;
-                                refund_rejected(c, &row.payment_id, &now)?;
+                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                                    platform.refund_in(
+                                        c,
+                                        &p,
+                                        &format!("the authority rejected the payment: {reason}"),
+                                        &now,
+                                    )?;
+                                }
                             }
                         }
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
@@ -223,43 +255,6 @@ impl Platform {
             .await??;
         Ok(())
     }
-}
-
-/// A rejected payment is refunded in the same job that records the rejection (SPEC §2: "a
-/// rejection refunds automatically"): the reversing ledger transaction puts the money back where it
-/// came from (balance, or credit line). Card payments also need the bank to return the money; until
-/// the bank refund flow exists they stay `succeeded` with `authority_status: rejected` and are logged.
-fn refund_rejected(
-    c: &dyn finepay_store::Sql,
-    payment_id: &str,
-    now: &str,
-) -> Result<(), CoreError> {
-    let Some(p) = payments::find_payment(c, payment_id)? else {
-        return Ok(());
-    };
-    if p.status != "succeeded" || p.method_type == "card" {
-        if p.method_type == "card" {
-            tracing::error!(
-                payment_id,
-                "a rejected card payment needs a bank refund; left for an operator"
-            );
-        }
-        return Ok(());
-    }
-    let Some(tx_id) = p.ledger_tx_id.as_deref() else {
-        return Ok(());
-    };
-    let original = crate::accounts::load_ledger(c, tx_id)?;
-    let reversal = finepay_domain::ledger::refund(&original)
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    crate::accounts::post_ledger(c, &reversal, payment_id, now)?;
-    if !payments::mark_refunded(c, payment_id, now)? {
-        return Err(CoreError::Internal(format!(
-            "payment {payment_id} was not succeeded"
-        )));
-    }
-    crate::notifications::notify_payment(c, &p, "payment.refunded", now)?;
-    Ok(())
 }
 
 /// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.

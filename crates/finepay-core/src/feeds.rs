@@ -8,11 +8,12 @@
 use crate::authorities::AuthorityRoute;
 use crate::notifications::record;
 use crate::{new_id, CoreError, Platform};
-use finepay_authority::{AuthorityError, EventPage};
+use finepay_authority::{AuthorityError, EventKind, EventPage};
 use finepay_domain::Plate;
 use finepay_store::now_text;
 use finepay_store::repo::notifications::NotificationRow;
 use finepay_store::repo::vehicles;
+use finepay_store::repo::{decisions, payments};
 use std::time::Duration;
 
 const EVERY: Duration = Duration::from_secs(1);
@@ -46,7 +47,12 @@ impl Platform {
         let written = self
             .db()
             .writer()
-            .run(move |c| -> Result<usize, CoreError> { notify_page(c, &city, after, &page) })
+            .run({
+                let platform = self.clone();
+                move |c| -> Result<usize, CoreError> {
+                    notify_page(&platform, c, &city, after, &page)
+                }
+            })
             .await?;
         match written {
             Ok(n) if n > 0 => {
@@ -62,6 +68,7 @@ impl Platform {
 }
 
 fn notify_page(
+    platform: &Platform,
     c: &dyn finepay_store::Sql,
     city: &str,
     after: i64,
@@ -70,6 +77,20 @@ fn notify_page(
     let mut written = 0;
     let now = now_text();
     for event in &page.events {
+        if event.kind == EventKind::DecisionRevoked {
+            if let Some(number) = &event.decision_number {
+                decisions::set_decision_status(c, number, "revoked")?;
+                // A revoked decision that was paid here is refunded to where the money came from.
+                if let Some(p) = payments::live_payment_of_decision(c, number)? {
+                    platform.refund_in(
+                        c,
+                        &p,
+                        "the authority revoked the penalty decision",
+                        &now,
+                    )?;
+                }
+            }
+        }
         let plate = Plate::parse(&event.plate).map(|p| p.masked()).ok();
         for user_id in vehicles::users_of_plate(c, &event.plate)? {
             record(

@@ -19,6 +19,7 @@ mod notifications;
 mod payments;
 mod ratelimit;
 mod receipts;
+mod refunds;
 mod resolver;
 pub mod services;
 mod vehicles;

@@ -150,6 +150,7 @@ impl Platform {
             idempotency_key: Some(idem.key.clone()),
             created_at: now.clone(),
             updated_at: now,
+            refund_receipt_id: None,
         };
         let city =
             CityCode::parse(&payment.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;

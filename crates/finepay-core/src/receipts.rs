@@ -79,7 +79,10 @@ impl Platform {
         let id = receipt_id.to_string();
         let found = self
             .db()
-            .read(move |c| receipts::find_receipt(c, &id))
+            .read(move |c| match receipts::find_receipt(c, &id)? {
+                Some(found) => Ok(Some(found)),
+                None => receipts::find_refund_receipt(c, &id),
+            })
             .await?;
         match found {
             Some((body, owner)) if owner == user_id => {

@@ -115,6 +115,9 @@ pub struct PaymentView {
     pub authority_confirmed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// The signed refund receipt, once the payment is refunded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_receipt_id: Option<String>,
 }
 
 impl PaymentView {
@@ -137,6 +140,7 @@ impl PaymentView {
             authority_status: p.authority_status.clone(),
             authority_confirmed_at: p.authority_confirmed_at.clone(),
             failure_reason: p.failure_reason.clone(),
+            refund_receipt_id: p.refund_receipt_id.clone(),
         }
     }
 }

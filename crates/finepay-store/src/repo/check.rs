@@ -74,6 +74,23 @@ const RULES: &[Rule] = &[
                    AND o.kind = 'payment_notice') <> 1",
     },
     Rule {
+        name: "every refunded payment has exactly one refund receipt",
+        sql: "SELECT p.id || ' has ' || (SELECT COUNT(*) FROM refund_receipts r WHERE r.payment_id = p.id)
+                 || ' refund receipts'
+              FROM payments p WHERE p.status = 'refunded'
+              AND (SELECT COUNT(*) FROM refund_receipts r WHERE r.payment_id = p.id) <> 1",
+    },
+    Rule {
+        name: "a refunded payment owes the authority nothing (the reversal cancels the payment)",
+        sql: "SELECT p.id || ' still owes ' || COALESCE((SELECT SUM(po.amount) FROM postings po
+                 JOIN ledger_transactions t ON t.id = po.transaction_id
+                 WHERE t.reference = p.id AND po.account_key LIKE 'authority:%'), 0)
+              FROM payments p WHERE p.status = 'refunded'
+              AND COALESCE((SELECT SUM(po.amount) FROM postings po
+                 JOIN ledger_transactions t ON t.id = po.transaction_id
+                 WHERE t.reference = p.id AND po.account_key LIKE 'authority:%'), 0) <> 0",
+    },
+    Rule {
         name: "a payment that did not succeed moved no money",
         sql: "SELECT id || ' is ' || status || ' but has ledger transaction ' || ledger_tx_id
               FROM payments WHERE status IN ('processing', 'failed') AND ledger_tx_id IS NOT NULL",

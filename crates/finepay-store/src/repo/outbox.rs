@@ -44,6 +44,22 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Enqueues a row unless one of this kind for this id exists (e.g. a refund asked for twice).
+pub fn enqueue_once(
+    c: &dyn Sql,
+    kind: &str,
+    city_code: &str,
+    payment_id: &str,
+    payload: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
+    Ok(c.execute(
+        "INSERT INTO outbox (kind, city_code, payment_id, payload, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (kind, payment_id) DO NOTHING",
+        params![kind, city_code, payment_id, payload, now],
+    )? == 1)
+}
+
 /// Is any undelivered row due? (A cheap read before taking a claim through the writer.)
 pub fn any_due(c: &dyn Sql, now: &str) -> Result<bool, StoreError> {
     Ok(c.query_opt(

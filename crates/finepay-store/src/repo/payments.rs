@@ -25,11 +25,18 @@ pub struct PaymentRow {
     pub idempotency_key: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Set when the payment is refunded (not written by `insert_payment`).
+    pub refund_receipt_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, user_id, decision_number, city_code, amount, fine, late_fee, method_type,
     card_id, card_last4, bank_reference, status, failure_reason, ledger_tx_id, receipt_id,
     authority_status, authority_confirmed_at, authority_reason, idempotency_key, created_at, updated_at";
+/// What every read selects: the inserted columns and those set later.
+const READ: &str = "id, user_id, decision_number, city_code, amount, fine, late_fee, method_type,
+    card_id, card_last4, bank_reference, status, failure_reason, ledger_tx_id, receipt_id,
+    authority_status, authority_confirmed_at, authority_reason, idempotency_key, created_at, updated_at,
+    refund_receipt_id";
 
 fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {
@@ -54,6 +61,7 @@ fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
         idempotency_key: r.opt_text(18)?,
         created_at: r.text(19)?,
         updated_at: r.text(20)?,
+        refund_receipt_id: r.opt_text(21)?,
     })
 }
 
@@ -98,7 +106,7 @@ pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
 }
 
 pub fn find_payment(c: &dyn Sql, id: &str) -> Result<Option<PaymentRow>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
+    let sql = format!("SELECT {READ} FROM payments WHERE id = $1");
     c.query_opt(&sql, params![id])?.map(from_row).transpose()
 }
 
@@ -108,7 +116,7 @@ pub fn live_payment_of_decision(
     decision_number: &str,
 ) -> Result<Option<PaymentRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE decision_number = $1 AND status IN ('processing', 'succeeded')"
+        "SELECT {READ} FROM payments WHERE decision_number = $1 AND status IN ('processing', 'succeeded')"
     );
     c.query_opt(&sql, params![decision_number])?
         .map(from_row)
@@ -125,14 +133,14 @@ pub fn list_payments(
     match before {
         Some((created_at, id)) => {
             let sql = format!(
-                "SELECT {COLUMNS} FROM payments WHERE user_id = $1 AND (created_at, id) < ($2, $3)
+                "SELECT {READ} FROM payments WHERE user_id = $1 AND (created_at, id) < ($2, $3)
                  ORDER BY created_at DESC, id DESC LIMIT $4"
             );
             many(c.query(&sql, params![user_id, created_at, id, limit])?)
         }
         None => {
             let sql = format!(
-                "SELECT {COLUMNS} FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+                "SELECT {READ} FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
             );
             many(c.query(&sql, params![user_id, limit])?)
         }
@@ -199,7 +207,7 @@ pub fn processing_card_payments(
     older_than: &str,
 ) -> Result<Vec<PaymentRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
+        "SELECT {READ} FROM payments WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
     );
     many(c.query(&sql, params![older_than])?)
 }

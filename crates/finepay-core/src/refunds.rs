@@ -1,0 +1,129 @@
+//! Refunds to where the money came from, when an authority revokes a paid decision or rejects a
+//! payment notice (SPEC §2). Balance and credit payments are refunded in the writer job that learns
+//! of it: the reversing ledger transaction, the payment `refunded`, a signed refund receipt and a
+//! `payment.refunded` notification, together. A card payment also needs the bank to return the money,
+//! so that job enqueues a `card_refund` outbox row; the dispatcher asks the bank (with a refund
+//! reference derived from the payment, so a retry never refunds twice) and, once the bank has
+//! refunded, settles the refund exactly as above.
+
+use crate::accounts::{load_ledger, post_ledger};
+use crate::notifications::notify_payment;
+use crate::{CoreError, Platform};
+use finepay_authority::Catalogue;
+use finepay_domain::{ledger, mask_name};
+use finepay_store::repo::payments::{self, PaymentRow};
+use finepay_store::repo::{outbox, receipts, users};
+use finepay_store::{now_text, Sql};
+use serde_json::json;
+
+pub(crate) const CARD_REFUND_KIND: &str = "card_refund";
+
+impl Platform {
+    /// Refunds a succeeded payment (in the caller's writer job); anything else is left alone.
+    pub(crate) fn refund_in(
+        &self,
+        c: &dyn Sql,
+        payment: &PaymentRow,
+        reason: &str,
+        now: &str,
+    ) -> Result<(), CoreError> {
+        if payment.status != "succeeded" {
+            return Ok(());
+        }
+        if payment.method_type == "card" {
+            outbox::enqueue_once(
+                c,
+                CARD_REFUND_KIND,
+                &payment.city_code,
+                &payment.id,
+                reason,
+                now,
+            )?;
+            return Ok(());
+        }
+        self.settle_refund_in(c, payment, reason, now)
+    }
+
+    /// The money is back with the payer (or their bank has returned it): record it.
+    pub(crate) fn settle_refund_in(
+        &self,
+        c: &dyn Sql,
+        payment: &PaymentRow,
+        reason: &str,
+        now: &str,
+    ) -> Result<(), CoreError> {
+        let tx_id = payment.ledger_tx_id.as_deref().ok_or_else(|| {
+            CoreError::Internal(format!("payment {} has no ledger transaction", payment.id))
+        })?;
+        let reversal = ledger::refund(&load_ledger(c, tx_id)?)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        post_ledger(c, &reversal, &payment.id, now)?;
+        if !payments::mark_refunded(c, &payment.id, now)? {
+            return Err(CoreError::Internal(format!(
+                "payment {} was not succeeded",
+                payment.id
+            )));
+        }
+        let payer = users::find_user(c, &payment.user_id)?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        let (id, body) = self.sign_refund_receipt(payment, &payer, reason)?;
+        receipts::insert_refund_receipt(c, &id, &payment.id, &body, now)?;
+        notify_payment(c, payment, "payment.refunded", now)
+    }
+
+    fn sign_refund_receipt(
+        &self,
+        p: &PaymentRow,
+        payer: &str,
+        reason: &str,
+    ) -> Result<(String, String), CoreError> {
+        let id = format!("rfr_{}", p.id.trim_start_matches("pay_"));
+        let city = Catalogue::builtin().city(&p.city_code);
+        let unsigned = json!({
+            "id": id,
+            "kind": "refund",
+            "issued_at": now_text(),
+            "payment_id": p.id,
+            "receipt_id": p.receipt_id,
+            "decision_number": p.decision_number,
+            "city": {
+                "code": p.city_code,
+                "name": city.map(|c| c.name.as_str()).unwrap_or_default(),
+                "name_zh": city.map(|c| c.name_zh.as_str()).unwrap_or_default(),
+            },
+            "payee": city.map(|c| c.payee.as_str()).unwrap_or_default(),
+            "payer_masked": mask_name(payer),
+            "amount": p.amount,
+            "currency": "CNY",
+            "method": { "type": p.method_type, "last4": p.card_last4 },
+            "reason": reason,
+        });
+        let signed = self
+            .signer()
+            .sign(&unsigned)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok((id, signed.to_string()))
+    }
+
+    /// Asks the bank to return a card payment (the dispatcher's `card_refund` delivery).
+    pub(crate) async fn bank_refund(
+        &self,
+        payment_id: &str,
+    ) -> Result<(), finepay_bank::BankError> {
+        let id = payment_id.to_string();
+        let payment = self
+            .db()
+            .read(move |c| payments::find_payment(c, &id))
+            .await
+            .map_err(|e| finepay_bank::BankError::Protocol(e.to_string()))?
+            .ok_or_else(|| finepay_bank::BankError::Protocol(format!("no payment {payment_id}")))?;
+        let charge = payment
+            .bank_reference
+            .clone()
+            .unwrap_or_else(|| payment.id.clone());
+        self.bank()
+            .refund(&format!("rfd_{}", payment.id), &charge, payment.amount)
+            .await
+    }
+}
