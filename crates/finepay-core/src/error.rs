@@ -36,6 +36,8 @@ pub enum CoreError {
     InsufficientFunds { balance: i64, amount: i64 },
     #[error("your available credit is {available} fen, less than {amount} fen; pay another way")]
     InsufficientCredit { available: i64, amount: i64 },
+    #[error("a credit statement is past its due date; repay it (POST /api/v1/credit/repayments) before paying with credit again, or pay another way")]
+    CreditOverdue,
     #[error("the bank declined the card: {0}")]
     CardDeclined(String),
     #[error("{0}")]
@@ -67,7 +69,10 @@ impl CoreError {
             InvalidRequest { .. } | InvalidPlate(_) | InvalidDecisionNumber(_) => 400,
             IdempotencyKeyRequired => 400,
             Unauthenticated | InvalidCredentials => 401,
-            InsufficientFunds { .. } | InsufficientCredit { .. } | CardDeclined(_) => 402,
+            InsufficientFunds { .. }
+            | InsufficientCredit { .. }
+            | CardDeclined(_)
+            | CreditOverdue => 402,
             NotFound(_) | DecisionNotFound => 404,
             PhoneTaken | DecisionAlreadyPaid | DecisionRevoked | AmountChanged { .. } => 409,
             RequestInProgress => 409,
@@ -97,6 +102,7 @@ impl CoreError {
             InsufficientFunds { .. } => "insufficient_funds",
             InsufficientCredit { .. } => "insufficient_credit",
             CardDeclined(_) => "card_declined",
+            CreditOverdue => "credit_overdue",
             VehicleVerificationFailed(_) => "vehicle_verification_failed",
             IdempotencyKeyRequired => "idempotency_key_required",
             IdempotencyKeyReused => "idempotency_key_reused",

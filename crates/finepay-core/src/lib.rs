@@ -9,6 +9,7 @@
 
 mod accounts;
 mod authorities;
+pub mod credit;
 mod decisions;
 mod dispatcher;
 mod error;
@@ -53,6 +54,10 @@ pub struct PlatformConfig {
     pub bank_code: String,
     /// Card payments and top-ups left `processing` longer than this are settled by asking the bank.
     pub resolve_after: Duration,
+    /// The day of the month a credit statement is issued (Huabei-like default: the 1st).
+    pub credit_statement_day: u32,
+    /// The day of the month a credit statement is due (default: the 10th).
+    pub credit_due_day: u32,
 }
 
 impl Default for PlatformConfig {
@@ -63,6 +68,8 @@ impl Default for PlatformConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             bank_code: "sandbox".into(),
             resolve_after: Duration::from_secs(15),
+            credit_statement_day: 1,
+            credit_due_day: 10,
         }
     }
 }

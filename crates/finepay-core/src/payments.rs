@@ -43,6 +43,7 @@ struct Settlement {
     ledger_tx: LedgerTransaction,
     notice: String,
     credit_limit: i64,
+    statement_days: crate::credit::StatementDays,
 }
 
 impl Platform {
@@ -192,6 +193,7 @@ impl Platform {
             ledger_tx,
             notice,
             credit_limit: self.config().credit_limit_fen,
+            statement_days: self.statement_days(),
         })
     }
 
@@ -393,6 +395,9 @@ fn check_funds(c: &dyn Sql, s: &Settlement) -> Result<Option<CoreError>, CoreErr
             Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
         }
         "credit" => {
+            if crate::credit::is_overdue(c, user, s.statement_days)? {
+                return Ok(Some(CoreError::CreditOverdue));
+            }
             let owed = -ledger_repo::balance_for_update(
                 c,
                 &Account::UserCreditReceivable(user.clone()).key(),

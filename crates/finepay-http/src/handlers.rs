@@ -413,3 +413,78 @@ pub async fn unbind_vehicle(
     s.platform.unbind_vehicle(&user.0, &plate).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RepaymentSourceBody {
+    Balance,
+    Card { card_id: String },
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateRepayment {
+    /// Fen, positive, at most what is owed.
+    amount: i64,
+    source: RepaymentSourceBody,
+}
+
+/// Repay the credit line from the balance or a linked card. Requires `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/credit/repayments", request_body = CreateRepayment, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 characters")),
+    responses((status = 201, body = finepay_core::credit::RepaymentView),
+        (status = 400, description = "invalid_request (e.g. more than is owed)"),
+        (status = 402, description = "insufficient_funds, card_declined")))]
+pub async fn create_repayment(
+    State(s): State<AppState>,
+    user: AuthUser,
+    key: IdempotencyHeader,
+    body: ApiJson<CreateRepayment>,
+) -> ApiResult<ReplyResponse> {
+    let amount = positive("amount", body.value.amount)?;
+    let idem = IdempotencyKey::new(
+        key.0.as_deref(),
+        "POST /api/v1/credit/repayments",
+        &body.raw,
+    )?;
+    let source = match body.value.source {
+        RepaymentSourceBody::Balance => finepay_core::credit::RepaymentSource::Balance,
+        RepaymentSourceBody::Card { card_id } => {
+            finepay_core::credit::RepaymentSource::Card { card_id }
+        }
+    };
+    Ok(ReplyResponse(
+        s.platform
+            .repay_credit(&user.0, idem, amount, source)
+            .await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementList {
+    data: Vec<finepay_core::credit::StatementView>,
+    next_cursor: Option<String>,
+}
+
+/// The credit line's monthly statements, newest first.
+#[utoipa::path(get, path = "/api/v1/credit/statements", security(("bearer" = [])), responses((status = 200, body = StatementList)))]
+pub async fn list_statements(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<StatementList>> {
+    Ok(Json(StatementList {
+        data: s.platform.credit_statements(&user.0).await?,
+        next_cursor: None,
+    }))
+}
+
+/// One month's statement (`YYYY-MM`).
+#[utoipa::path(get, path = "/api/v1/credit/statements/{month}", security(("bearer" = [])),
+    params(("month" = String, Path, description = "YYYY-MM")),
+    responses((status = 200, body = finepay_core::credit::StatementView), (status = 404)))]
+pub async fn get_statement(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(month): Path<String>,
+) -> ApiResult<Json<finepay_core::credit::StatementView>> {
+    Ok(Json(s.platform.credit_statement(&user.0, &month).await?))
+}

@@ -68,6 +68,9 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::list_notifications))
         .routes(routes!(handlers::bind_vehicle, handlers::list_vehicles))
         .routes(routes!(handlers::unbind_vehicle))
+        .routes(routes!(handlers::create_repayment))
+        .routes(routes!(handlers::list_statements))
+        .routes(routes!(handlers::get_statement))
         .routes(routes!(handlers::notification_stream))
         .with_state(state)
         .split_for_parts();

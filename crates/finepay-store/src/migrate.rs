@@ -10,12 +10,14 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0002_notifications.sql"),
     include_str!("../migrations/sqlite/0003_vehicles.sql"),
     include_str!("../migrations/sqlite/0004_refund_receipts.sql"),
+    include_str!("../migrations/sqlite/0005_credit.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
     include_str!("../migrations/postgres/0002_notifications.sql"),
     include_str!("../migrations/postgres/0003_vehicles.sql"),
     include_str!("../migrations/postgres/0004_refund_receipts.sql"),
+    include_str!("../migrations/postgres/0005_credit.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

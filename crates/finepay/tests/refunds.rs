@@ -18,6 +18,17 @@ async fn pay_then_revoke(app: &TestApp, user: &User, key: &str, method: Value) -
     .await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let id = p["id"].as_str().unwrap().to_string();
+    let receipt = app
+        .get_json(
+            &format!("/api/v1/receipts/{}", p["receipt_id"].as_str().unwrap()),
+            &user.token,
+        )
+        .await;
+    let (_, verdict) = json(app.post("/api/v1/receipts/verify", None, &receipt).await).await;
+    assert_eq!(
+        verdict["valid"], true,
+        "the payment receipt verifies: {verdict}"
+    );
     app.wait_authority_status(user, &id, "confirmed", Duration::from_secs(10))
         .await;
     let (status, _) = app

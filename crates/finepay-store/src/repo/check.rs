@@ -74,6 +74,14 @@ const RULES: &[Rule] = &[
                    AND o.kind = 'payment_notice') <> 1",
     },
     Rule {
+        name: "every succeeded credit repayment has its ledger transaction for its amount",
+        sql: "SELECT r.id || ' moved ' || COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = r.ledger_tx_id AND amount > 0), 0) || ' for ' || r.amount
+              FROM credit_repayments r WHERE r.status = 'succeeded'
+              AND COALESCE((SELECT SUM(amount) FROM postings
+                 WHERE transaction_id = r.ledger_tx_id AND amount > 0), 0) <> r.amount",
+    },
+    Rule {
         name: "every refunded payment has exactly one refund receipt",
         sql: "SELECT p.id || ' has ' || (SELECT COUNT(*) FROM refund_receipts r WHERE r.payment_id = p.id)
                  || ' refund receipts'

@@ -2,6 +2,7 @@
 //! transaction for writes, a read connection for reads) and does one thing its name says.
 
 pub mod check;
+pub mod credit;
 pub mod decisions;
 pub mod idempotency;
 pub mod ledger;

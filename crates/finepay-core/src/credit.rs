@@ -1,0 +1,487 @@
+//! The credit line (Huabei-style): statements computed from the postings on the user's credit
+//! account, repayments from the balance or a card, and the rule that an overdue statement blocks
+//! new credit charges.
+//!
+//! A statement covers the charges and refunds of one calendar month (Asia/Shanghai); it is issued on
+//! the statement day of the next month and due on its due day (defaults 1st and 10th). Repayments
+//! pay the oldest debt first: a statement's outstanding amount is what is left of it after all
+//! repayments so far have been applied to it and to every earlier one.
+
+use crate::accounts::{post_ledger, ChargeOutcome};
+use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
+use crate::{new_id, CoreError, Platform};
+use chrono::{Datelike, NaiveDate};
+use finepay_domain::{ledger, Account, Fen};
+use finepay_store::repo::credit::{self, CreditPosting, RepaymentRow};
+use finepay_store::repo::{idempotency, ledger as ledger_repo, users};
+use finepay_store::{now_text, Sql};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StatementLine {
+    pub at: String,
+    /// `charge`, `refund` or `repayment`.
+    pub kind: String,
+    pub amount: i64,
+    /// The payment charged or refunded, or the repayment.
+    pub reference: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StatementView {
+    /// `YYYY-MM`: the month whose charges it lists.
+    pub month: String,
+    pub statement_date: String,
+    pub due_date: String,
+    pub charges: i64,
+    pub refunds: i64,
+    /// Charges less refunds: what the statement asks for.
+    pub new_balance: i64,
+    /// What is left of it after repayments (oldest debt first).
+    pub outstanding: i64,
+    /// `open` (month not over), `issued`, `paid` or `overdue`.
+    pub status: String,
+    pub currency: String,
+    pub lines: Vec<StatementLine>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RepaymentSourceView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RepaymentView {
+    pub id: String,
+    /// `processing`, `succeeded` or `failed`.
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    pub source: RepaymentSourceView,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepaymentSource {
+    Balance,
+    Card { card_id: String },
+}
+
+/// Statement and due days of the month (1–28).
+#[derive(Clone, Copy, Debug)]
+pub struct StatementDays {
+    pub statement_day: u32,
+    pub due_day: u32,
+}
+
+fn shanghai_date(rfc3339: &str) -> Option<NaiveDate> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())
+}
+
+fn next_month_day(year: i32, month: u32, day: u32) -> NaiveDate {
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, day.clamp(1, 28)).unwrap_or(NaiveDate::MIN)
+}
+
+/// Builds every statement from the credit account's postings (oldest month first). Pure.
+pub fn statements(
+    postings: &[CreditPosting],
+    today: NaiveDate,
+    days: StatementDays,
+) -> Vec<StatementView> {
+    let repaid: i64 = postings
+        .iter()
+        .filter(|p| p.kind == "credit_repayment")
+        .map(|p| p.amount)
+        .sum();
+    let mut months: Vec<((i32, u32), Vec<&CreditPosting>)> = Vec::new();
+    for p in postings {
+        let Some(date) = shanghai_date(&p.created_at) else {
+            continue;
+        };
+        let key = (date.year(), date.month());
+        match months.last_mut() {
+            Some((k, lines)) if *k == key => lines.push(p),
+            _ => months.push((key, vec![p])),
+        }
+    }
+    let mut debt_through = 0i64;
+    months
+        .into_iter()
+        .map(|((year, month), ps)| {
+            let charges: i64 = ps
+                .iter()
+                .filter(|p| p.kind == "payment")
+                .map(|p| -p.amount)
+                .sum();
+            let refunds: i64 = ps
+                .iter()
+                .filter(|p| p.kind == "refund")
+                .map(|p| p.amount)
+                .sum();
+            let new_balance = charges - refunds;
+            debt_through += new_balance;
+            let outstanding = new_balance.min(debt_through - repaid).max(0);
+            let statement_date = next_month_day(year, month, days.statement_day);
+            let due_date = next_month_day(year, month, days.due_day);
+            let status = if today < statement_date {
+                "open"
+            } else if outstanding == 0 {
+                "paid"
+            } else if today > due_date {
+                "overdue"
+            } else {
+                "issued"
+            };
+            StatementView {
+                month: format!("{year:04}-{month:02}"),
+                statement_date: statement_date.to_string(),
+                due_date: due_date.to_string(),
+                charges,
+                refunds,
+                new_balance,
+                outstanding,
+                status: status.into(),
+                currency: "CNY".into(),
+                lines: ps
+                    .iter()
+                    .map(|p| StatementLine {
+                        at: p.created_at.clone(),
+                        kind: match p.kind.as_str() {
+                            "payment" => "charge",
+                            "refund" => "refund",
+                            _ => "repayment",
+                        }
+                        .into(),
+                        amount: p.amount.abs(),
+                        reference: p.reference.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// True when a statement of this user is past due and not repaid (checked in the writer job).
+pub(crate) fn is_overdue(
+    c: &dyn Sql,
+    user_id: &str,
+    days: StatementDays,
+) -> Result<bool, CoreError> {
+    let postings = credit::postings(c, &Account::UserCreditReceivable(user_id.to_string()).key())?;
+    Ok(statements(&postings, crate::today_in_china(), days)
+        .iter()
+        .any(|s| s.status == "overdue"))
+}
+
+impl Platform {
+    pub(crate) fn statement_days(&self) -> StatementDays {
+        StatementDays {
+            statement_day: self.config().credit_statement_day,
+            due_day: self.config().credit_due_day,
+        }
+    }
+
+    pub async fn credit_statements(&self, user_id: &str) -> Result<Vec<StatementView>, CoreError> {
+        let key = Account::UserCreditReceivable(user_id.to_string()).key();
+        let postings = self.db().read(move |c| credit::postings(c, &key)).await?;
+        let mut list = statements(&postings, crate::today_in_china(), self.statement_days());
+        list.reverse();
+        Ok(list)
+    }
+
+    pub async fn credit_statement(
+        &self,
+        user_id: &str,
+        month: &str,
+    ) -> Result<StatementView, CoreError> {
+        self.credit_statements(user_id)
+            .await?
+            .into_iter()
+            .find(|s| s.month == month)
+            .ok_or(CoreError::NotFound(
+                "no statement for this month (YYYY-MM) on your credit line",
+            ))
+    }
+
+    /// Repays the credit line from the balance (one writer job) or a card (charged between two).
+    pub async fn repay_credit(
+        &self,
+        user_id: &str,
+        idem: IdempotencyKey,
+        amount: Fen,
+        source: RepaymentSource,
+    ) -> Result<Reply, CoreError> {
+        if let Some(reply) = self.replay_if_known(user_id, &idem).await? {
+            return Ok(reply);
+        }
+        let card = match &source {
+            RepaymentSource::Card { card_id } => {
+                let (uid, cid) = (user_id.to_string(), card_id.clone());
+                Some(
+                    self.db()
+                        .read(move |c| users::find_card(c, &uid, &cid))
+                        .await?
+                        .ok_or_else(|| {
+                            CoreError::invalid(
+                                "source.card_id",
+                                "no linked card with this id; link it with POST /api/v1/cards",
+                            )
+                        })?,
+                )
+            }
+            RepaymentSource::Balance => None,
+        };
+        let now = now_text();
+        let id = new_id("rpy");
+        let row = RepaymentRow {
+            id: id.clone(),
+            user_id: user_id.to_string(),
+            amount: amount.fen(),
+            source_type: if card.is_some() { "card" } else { "balance" }.into(),
+            card_id: card.as_ref().map(|c| c.id.clone()),
+            card_last4: card.as_ref().map(|c| c.last4.clone()),
+            status: "processing".into(),
+            bank_reference: card.as_ref().map(|_| id.clone()),
+            failure_reason: None,
+            ledger_tx_id: None,
+            idempotency_key: Some(idem.key.clone()),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let bank = self.config().bank_code.clone();
+        let Some(card) = card else {
+            return self
+                .db()
+                .writer()
+                .run(move |c| -> Result<Reply, CoreError> {
+                    if let Some(reply) = claim_for_repayment(c, &row, &idem)? {
+                        return Ok(reply);
+                    }
+                    let balance = ledger_repo::balance_for_update(
+                        c,
+                        &Account::UserBalance(row.user_id.clone()).key(),
+                    )?;
+                    if balance < row.amount {
+                        return store(
+                            c,
+                            &row,
+                            Reply::from_error(&CoreError::InsufficientFunds {
+                                balance,
+                                amount: row.amount,
+                            }),
+                        );
+                    }
+                    credit::insert_repayment(c, &row)?;
+                    let tx =
+                        ledger::repay_credit_from_balance(&row.user_id, Fen::from_fen(row.amount))
+                            .map_err(|e| CoreError::Internal(e.to_string()))?;
+                    settle_repayment(c, &row, &tx, &bank)
+                })
+                .await?;
+        };
+        let claimed = {
+            let (row, idem) = (row.clone(), idem.clone());
+            self.db()
+                .writer()
+                .run(move |c| -> Result<Option<Reply>, CoreError> {
+                    if let Some(reply) = claim_for_repayment(c, &row, &idem)? {
+                        return Ok(Some(reply));
+                    }
+                    credit::insert_repayment(c, &row)?;
+                    Ok(None)
+                })
+                .await??
+        };
+        if let Some(reply) = claimed {
+            return Ok(reply);
+        }
+        let reference = row.bank_reference.clone().unwrap_or_else(|| row.id.clone());
+        let _held = self.hold_charge(&reference);
+        let outcome = self
+            .charge_card(&reference, &card.card_token, row.amount)
+            .await;
+        if matches!(outcome, ChargeOutcome::Unknown) {
+            return Ok(Reply::fresh(201, body(&row, "processing")));
+        }
+        self.db()
+            .writer()
+            .run(move |c| -> Result<Reply, CoreError> {
+                let now = now_text();
+                match outcome {
+                    ChargeOutcome::Charged => {
+                        let tx = ledger::credit_repayment(
+                            &row.user_id,
+                            &bank,
+                            Fen::from_fen(row.amount),
+                        )
+                        .map_err(|e| CoreError::Internal(e.to_string()))?;
+                        settle_repayment(c, &row, &tx, &bank)
+                    }
+                    ChargeOutcome::Declined(reason) => {
+                        credit::mark_repayment_failed(c, &row.id, &reason, &now)?;
+                        store(c, &row, Reply::from_error(&CoreError::CardDeclined(reason)))
+                    }
+                    ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
+                        credit::mark_repayment_failed(
+                            c,
+                            &row.id,
+                            "the bank could not be reached",
+                            &now,
+                        )?;
+                        idempotency::release_key(c, &row.user_id, &idem.key)?;
+                        Ok(Reply::from_error(&CoreError::BankUnavailable))
+                    }
+                }
+            })
+            .await?
+    }
+}
+
+/// Claims the key and checks the amount against what is owed; `Some` answers the request now.
+fn claim_for_repayment(
+    c: &dyn Sql,
+    row: &RepaymentRow,
+    idem: &IdempotencyKey,
+) -> Result<Option<Reply>, CoreError> {
+    match idempotency::claim_key(
+        c,
+        &row.user_id,
+        &idem.key,
+        &idem.request_hash,
+        &row.created_at,
+    )? {
+        idempotency::KeyState::Claimed => {}
+        other => return answer_existing(other, &idem.request_hash).map(Some),
+    }
+    let owed = -ledger_repo::balance_for_update(
+        c,
+        &Account::UserCreditReceivable(row.user_id.clone()).key(),
+    )?;
+    if row.amount > owed {
+        let e = CoreError::invalid(
+            "amount",
+            format!("you owe {owed} fen on your credit line; repay at most that"),
+        );
+        return store(c, row, Reply::from_error(&e)).map(Some);
+    }
+    Ok(None)
+}
+
+fn store(c: &dyn Sql, row: &RepaymentRow, reply: Reply) -> Result<Reply, CoreError> {
+    if let Some(key) = &row.idempotency_key {
+        idempotency::complete_key(c, &row.user_id, key, reply.status, &reply.body)?;
+    }
+    Ok(reply)
+}
+
+fn settle_repayment(
+    c: &dyn Sql,
+    row: &RepaymentRow,
+    tx: &finepay_domain::LedgerTransaction,
+    _bank: &str,
+) -> Result<Reply, CoreError> {
+    let now = now_text();
+    let tx_id = post_ledger(c, tx, &row.id, &now)?;
+    if !credit::mark_repayment_succeeded(c, &row.id, &tx_id, &now)? {
+        return Err(CoreError::Internal(format!(
+            "repayment {} was not processing",
+            row.id
+        )));
+    }
+    store(c, row, Reply::fresh(201, body(row, "succeeded")))
+}
+
+fn body(row: &RepaymentRow, status: &str) -> String {
+    serde_json::to_string(&RepaymentView {
+        id: row.id.clone(),
+        status: status.into(),
+        amount: row.amount,
+        currency: "CNY".into(),
+        source: RepaymentSourceView {
+            kind: row.source_type.clone(),
+            last4: row.card_last4.clone(),
+        },
+        created_at: row.created_at.clone(),
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn p(kind: &str, at: &str, amount: i64) -> CreditPosting {
+        CreditPosting {
+            transaction_id: "t".into(),
+            kind: kind.into(),
+            reference: "r".into(),
+            created_at: at.into(),
+            amount,
+        }
+    }
+
+    const DAYS: StatementDays = StatementDays {
+        statement_day: 1,
+        due_day: 10,
+    };
+
+    #[test]
+    fn a_month_with_three_charges_and_a_refund_totals_them() {
+        let ps = [
+            p("payment", "2026-10-03T02:00:00.000Z", -20_000),
+            p("payment", "2026-10-09T02:00:00.000Z", -20_600),
+            p("payment", "2026-10-20T02:00:00.000Z", -5_000),
+            p("refund", "2026-10-21T02:00:00.000Z", 20_000),
+        ];
+        let s = &statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(), DAYS)[0];
+        assert_eq!(
+            (s.month.as_str(), s.charges, s.refunds, s.new_balance),
+            ("2026-10", 45_600, 20_000, 25_600)
+        );
+        assert_eq!(s.lines.len(), 4);
+        assert_eq!(
+            (s.statement_date.as_str(), s.due_date.as_str()),
+            ("2026-11-01", "2026-11-10")
+        );
+        assert_eq!(s.status, "issued");
+        let later = &statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 11).unwrap(), DAYS)[0];
+        assert_eq!(later.status, "overdue");
+    }
+
+    #[test]
+    fn a_charge_just_after_midnight_in_shanghai_belongs_to_the_new_month() {
+        // 2026-10-31T16:30Z is 00:30 on 1 November in Shanghai.
+        let ps = [p("payment", "2026-10-31T16:30:00.000Z", -100)];
+        assert_eq!(
+            statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), DAYS)[0].month,
+            "2026-11"
+        );
+    }
+
+    #[test]
+    fn repayments_pay_the_oldest_statement_first() {
+        let ps = [
+            p("payment", "2026-09-10T02:00:00.000Z", -10_000),
+            p("payment", "2026-10-10T02:00:00.000Z", -7_000),
+            p("credit_repayment", "2026-10-12T02:00:00.000Z", 12_000),
+        ];
+        let list = statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), DAYS);
+        assert_eq!((list[0].outstanding, list[0].status.as_str()), (0, "paid"));
+        assert_eq!(
+            (list[1].outstanding, list[1].status.as_str()),
+            (5_000, "overdue")
+        );
+    }
+}

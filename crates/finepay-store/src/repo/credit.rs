@@ -1,0 +1,94 @@
+//! The credit line: repayments, and the postings on a user's credit account that statements are
+//! computed from.
+
+use crate::{params, Row, Sql, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct RepaymentRow {
+    pub id: String,
+    pub user_id: String,
+    pub amount: i64,
+    pub source_type: String,
+    pub card_id: Option<String>,
+    pub card_last4: Option<String>,
+    pub status: String,
+    pub bank_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub ledger_tx_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn insert_repayment(c: &dyn Sql, r: &RepaymentRow) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO credit_repayments (id, user_id, amount, source_type, card_id, card_last4, status,
+            bank_reference, failure_reason, ledger_tx_id, idempotency_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        params![
+            &r.id, &r.user_id, r.amount, &r.source_type, &r.card_id, &r.card_last4, &r.status, &r.bank_reference,
+            &r.failure_reason, &r.ledger_tx_id, &r.idempotency_key, &r.created_at, &r.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// processing → succeeded with its ledger transaction; false if it was not processing.
+pub fn mark_repayment_succeeded(
+    c: &dyn Sql,
+    id: &str,
+    ledger_tx_id: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
+    Ok(c.execute(
+        "UPDATE credit_repayments SET status = 'succeeded', ledger_tx_id = $2, updated_at = $3
+         WHERE id = $1 AND status = 'processing'",
+        params![id, ledger_tx_id, now],
+    )? == 1)
+}
+
+pub fn mark_repayment_failed(
+    c: &dyn Sql,
+    id: &str,
+    reason: &str,
+    now: &str,
+) -> Result<bool, StoreError> {
+    Ok(c.execute(
+        "UPDATE credit_repayments SET status = 'failed', failure_reason = $2, updated_at = $3
+         WHERE id = $1 AND status = 'processing'",
+        params![id, reason, now],
+    )? == 1)
+}
+
+/// One posting on a credit account, with its transaction.
+#[derive(Clone, Debug)]
+pub struct CreditPosting {
+    pub transaction_id: String,
+    pub kind: String,
+    pub reference: String,
+    pub created_at: String,
+    pub amount: i64,
+}
+
+fn posting(r: Row) -> Result<CreditPosting, StoreError> {
+    Ok(CreditPosting {
+        transaction_id: r.text(0)?,
+        kind: r.text(1)?,
+        reference: r.text(2)?,
+        created_at: r.text(3)?,
+        amount: r.int(4)?,
+    })
+}
+
+/// Every posting on `account_key`, oldest first.
+pub fn postings(c: &dyn Sql, account_key: &str) -> Result<Vec<CreditPosting>, StoreError> {
+    c.query(
+        "SELECT t.id, t.kind, t.reference, t.created_at, p.amount FROM postings p
+         JOIN ledger_transactions t ON t.id = p.transaction_id
+         WHERE p.account_key = $1 ORDER BY t.created_at, p.id",
+        params![account_key],
+    )?
+    .into_iter()
+    .map(posting)
+    .collect()
+}
