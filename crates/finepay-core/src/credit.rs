@@ -311,13 +311,33 @@ impl Platform {
         let outcome = self
             .charge_card(&reference, &card.card_token, row.amount)
             .await;
+        self.settle_card_repayment(row, outcome).await
+    }
+
+    /// Commits the outcome of a card repayment's charge (from the request, or from the resolver).
+    pub(crate) async fn settle_card_repayment(
+        &self,
+        row: RepaymentRow,
+        outcome: ChargeOutcome,
+    ) -> Result<Reply, CoreError> {
         if matches!(outcome, ChargeOutcome::Unknown) {
             return Ok(Reply::fresh(201, body(&row, "processing")));
         }
+        let bank = self.config().bank_code.clone();
         self.db()
             .writer()
             .run(move |c| -> Result<Reply, CoreError> {
                 let now = now_text();
+                let failed = |reason: &str| -> Result<(), CoreError> {
+                    if credit::mark_repayment_failed(c, &row.id, reason, &now)? {
+                        Ok(())
+                    } else {
+                        Err(CoreError::Internal(format!(
+                            "repayment {} was already settled",
+                            row.id
+                        )))
+                    }
+                };
                 match outcome {
                     ChargeOutcome::Charged => {
                         let tx = ledger::credit_repayment(
@@ -329,17 +349,14 @@ impl Platform {
                         settle_repayment(c, &row, &tx, &bank)
                     }
                     ChargeOutcome::Declined(reason) => {
-                        credit::mark_repayment_failed(c, &row.id, &reason, &now)?;
+                        failed(&reason)?;
                         store(c, &row, Reply::from_error(&CoreError::CardDeclined(reason)))
                     }
                     ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
-                        credit::mark_repayment_failed(
-                            c,
-                            &row.id,
-                            "the bank could not be reached",
-                            &now,
-                        )?;
-                        idempotency::release_key(c, &row.user_id, &idem.key)?;
+                        failed("the bank could not be reached")?;
+                        if let Some(key) = &row.idempotency_key {
+                            idempotency::release_key(c, &row.user_id, key)?;
+                        }
                         Ok(Reply::from_error(&CoreError::BankUnavailable))
                     }
                 }

@@ -59,6 +59,28 @@ impl Platform {
                 }
             }
         }
+        self.resolve_repayments().await
+    }
+
+    async fn resolve_repayments(&self) -> Result<(), crate::CoreError> {
+        let age = chrono::Duration::from_std(self.config().resolve_after)
+            .unwrap_or(chrono::Duration::seconds(15));
+        let older_than = time_text(chrono::Utc::now() - age);
+        let stuck = self
+            .db()
+            .read(move |c| finepay_store::repo::credit::processing_repayments(c, &older_than))
+            .await?;
+        for row in stuck {
+            let reference = row.bank_reference.clone().unwrap_or_else(|| row.id.clone());
+            if self.charge_in_flight(&reference) {
+                continue;
+            }
+            let outcome = self.ask_bank(&reference).await;
+            let id = row.id.clone();
+            if let Err(e) = self.settle_card_repayment(row, outcome).await {
+                tracing::error!(repayment_id = id, error = %e, "cannot settle a repayment left processing; will retry");
+            }
+        }
         Ok(())
     }
 }

@@ -82,6 +82,14 @@ const RULES: &[Rule] = &[
                  WHERE transaction_id = r.ledger_tx_id AND amount > 0), 0) <> r.amount",
     },
     Rule {
+        name: "a repayment or top-up that did not succeed moved no money",
+        sql: "SELECT id || ' is ' || status || ' but has ledger transaction ' || ledger_tx_id
+              FROM credit_repayments WHERE status IN ('processing', 'failed') AND ledger_tx_id IS NOT NULL
+              UNION ALL
+              SELECT id || ' is ' || status || ' but has ledger transaction ' || ledger_tx_id
+              FROM top_ups WHERE status IN ('processing', 'failed') AND ledger_tx_id IS NOT NULL",
+    },
+    Rule {
         name: "every refunded payment has exactly one refund receipt",
         sql: "SELECT p.id || ' has ' || (SELECT COUNT(*) FROM refund_receipts r WHERE r.payment_id = p.id)
                  || ' refund receipts'

@@ -92,3 +92,35 @@ pub fn postings(c: &dyn Sql, account_key: &str) -> Result<Vec<CreditPosting>, St
     .map(posting)
     .collect()
 }
+
+/// Card repayments left `processing` since before `older_than`.
+pub fn processing_repayments(
+    c: &dyn Sql,
+    older_than: &str,
+) -> Result<Vec<RepaymentRow>, StoreError> {
+    c.query(
+        "SELECT id, user_id, amount, source_type, card_id, card_last4, status, bank_reference, failure_reason,
+                ledger_tx_id, idempotency_key, created_at, updated_at
+         FROM credit_repayments WHERE status = 'processing' AND updated_at < $1 LIMIT 100",
+        params![older_than],
+    )?
+    .into_iter()
+    .map(|r| {
+        Ok(RepaymentRow {
+            id: r.text(0)?,
+            user_id: r.text(1)?,
+            amount: r.int(2)?,
+            source_type: r.text(3)?,
+            card_id: r.opt_text(4)?,
+            card_last4: r.opt_text(5)?,
+            status: r.text(6)?,
+            bank_reference: r.opt_text(7)?,
+            failure_reason: r.opt_text(8)?,
+            ledger_tx_id: r.opt_text(9)?,
+            idempotency_key: r.opt_text(10)?,
+            created_at: r.text(11)?,
+            updated_at: r.text(12)?,
+        })
+    })
+    .collect()
+}
