@@ -47,9 +47,11 @@ impl Platform {
             ));
         }
         let password = r.password;
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let hash = self
+            .inner
+            .hashing
+            .run(move || hash_password(&password))
+            .await??;
         let id = new_id("usr");
         let view = UserView {
             id: id.clone(),
@@ -92,16 +94,18 @@ impl Platform {
             .await?;
         let password = password.to_string();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => verify_password(&password, &hash),
-            // Spend the same effort for an unknown phone, so timing does not tell who is registered.
-            None => {
-                let _ = hash_password(&password);
-                false
-            }
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let ok = self
+            .inner
+            .hashing
+            .run(move || match stored {
+                Some(hash) => verify_password(&password, &hash),
+                // Spend the same effort for an unknown phone, so timing does not tell who is registered.
+                None => {
+                    let _ = hash_password(&password);
+                    false
+                }
+            })
+            .await?;
         let user = match (user, ok) {
             (Some(u), true) => u,
             _ => return Err(CoreError::InvalidCredentials),

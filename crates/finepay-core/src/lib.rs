@@ -15,6 +15,7 @@ mod dispatcher;
 mod error;
 pub mod events;
 mod feeds;
+mod hashing;
 mod idempotency;
 mod notifications;
 mod payments;
@@ -89,6 +90,7 @@ struct Inner {
     limiter: ratelimit::RateLimiter,
     outbox_wake: Notify,
     events: Arc<events::EventBus>,
+    hashing: hashing::HashPool,
     /// Bank references whose charge a request is handling right now; the resolver leaves them be.
     charges_in_flight: Mutex<HashSet<String>>,
 }
@@ -114,6 +116,7 @@ impl Platform {
                 outbox_wake: Notify::new(),
                 charges_in_flight: Mutex::new(HashSet::new()),
                 events,
+                hashing: hashing::HashPool::start(),
             }),
         }
     }

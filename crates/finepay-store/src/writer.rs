@@ -128,16 +128,17 @@ fn commit_batch(conn: &dyn Sql, batch: &mut Vec<Job>) {
 /// Runs one job under its own savepoint. A panicking job is rolled back and its caller sees
 /// `WriterGone` (its answer channel is dropped); the rest of the batch goes on.
 fn run_job(conn: &dyn Sql, job: Job) -> Option<Completion> {
-    if let Err(e) = conn.batch("SAVEPOINT job") {
+    if let Err(e) = control(conn, "SAVEPOINT job") {
         tracing::error!(error = %e, "cannot open a savepoint");
         return None;
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
     let keep = matches!(&outcome, Ok((true, _)));
     let end = if keep {
-        conn.batch("RELEASE SAVEPOINT job")
+        control(conn, "RELEASE SAVEPOINT job")
     } else {
-        conn.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+        control(conn, "ROLLBACK TO SAVEPOINT job")
+            .and_then(|()| control(conn, "RELEASE SAVEPOINT job"))
     };
     if let Err(e) = end {
         tracing::error!(error = %e, "cannot close a savepoint");
@@ -148,5 +149,15 @@ fn run_job(conn: &dyn Sql, job: Job) -> Option<Completion> {
             tracing::error!("a write job panicked; its writes were rolled back");
             None
         }
+    }
+}
+
+/// Runs a transaction-control statement. On SQLite through the statement cache (two of these per
+/// job; preparing them each time was a visible share of a payment's CPU); on PostgreSQL as a
+/// simple query.
+fn control(conn: &dyn Sql, sql: &str) -> Result<(), StoreError> {
+    match conn.backend() {
+        Backend::Sqlite => conn.execute(sql, &[]).map(|_| ()),
+        Backend::Postgres => conn.batch(sql),
     }
 }
