@@ -381,10 +381,9 @@ fn claim_for_repayment(
         idempotency::KeyState::Claimed => {}
         other => return answer_existing(other, &idem.request_hash).map(Some),
     }
-    let owed = -ledger_repo::balance_for_update(
-        c,
-        &Account::UserCreditReceivable(row.user_id.clone()).key(),
-    )?;
+    // What is owed, less card repayments already under way (they hold their amount until the bank
+    // answers), so two repayments at once can never repay more than the debt.
+    let owed = owed_less_pending(c, &row.user_id)?;
     if row.amount > owed {
         let e = CoreError::invalid(
             "amount",
@@ -393,6 +392,15 @@ fn claim_for_repayment(
         return store(c, row, Reply::from_error(&e)).map(Some);
     }
     Ok(None)
+}
+
+/// The user's credit debt less repayments still `processing` (locks the credit account on PostgreSQL).
+pub(crate) fn owed_less_pending(c: &dyn Sql, user_id: &str) -> Result<i64, CoreError> {
+    let owed = -ledger_repo::balance_for_update(
+        c,
+        &Account::UserCreditReceivable(user_id.to_string()).key(),
+    )?;
+    Ok((owed - credit::processing_total(c, user_id)?).max(0))
 }
 
 fn store(c: &dyn Sql, row: &RepaymentRow, reply: Reply) -> Result<Reply, CoreError> {

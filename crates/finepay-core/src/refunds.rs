@@ -55,8 +55,12 @@ impl Platform {
         let tx_id = payment.ledger_tx_id.as_deref().ok_or_else(|| {
             CoreError::Internal(format!("payment {} has no ledger transaction", payment.id))
         })?;
-        let reversal = ledger::refund(&load_ledger(c, tx_id)?)
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let reversal = if payment.method_type == "credit" {
+            credit_refund(c, payment)?
+        } else {
+            ledger::refund(&load_ledger(c, tx_id)?)
+                .map_err(|e| CoreError::Internal(e.to_string()))?
+        };
         post_ledger(c, &reversal, &payment.id, now)?;
         if !payments::mark_refunded(c, &payment.id, now)? {
             return Err(CoreError::Internal(format!(
@@ -126,4 +130,36 @@ impl Platform {
             .refund(&format!("rfd_{}", payment.id), &charge, payment.amount)
             .await
     }
+}
+
+/// The refund of a credit payment: the credit line gets back at most what is still owed on it (less
+/// repayments under way); whatever the user already repaid of this payment goes to their balance, as
+/// Huabei does, so a credit line never ends up owing the user.
+fn credit_refund(
+    c: &dyn Sql,
+    payment: &PaymentRow,
+) -> Result<finepay_domain::LedgerTransaction, CoreError> {
+    use finepay_domain::{Account, CityCode, Fen, LedgerTransaction, Posting, TxKind};
+    let city =
+        CityCode::parse(&payment.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let owed = crate::credit::owed_less_pending(c, &payment.user_id)?;
+    let to_credit = payment.amount.min(owed);
+    let to_balance = payment.amount - to_credit;
+    let mut postings = vec![Posting {
+        account: Account::AuthorityPayable(city),
+        amount: Fen::from_fen(-payment.amount),
+    }];
+    if to_credit > 0 {
+        postings.push(Posting {
+            account: Account::UserCreditReceivable(payment.user_id.clone()),
+            amount: Fen::from_fen(to_credit),
+        });
+    }
+    if to_balance > 0 {
+        postings.push(Posting {
+            account: Account::UserBalance(payment.user_id.clone()),
+            amount: Fen::from_fen(to_balance),
+        });
+    }
+    LedgerTransaction::new(TxKind::Refund, postings).map_err(|e| CoreError::Internal(e.to_string()))
 }

@@ -218,3 +218,75 @@ async fn an_overdue_statement_blocks_credit_payments_until_repaid() {
     let (s, body, _) = pay_credit(&app, &user, "again").await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_card_repayments_at_once_never_repay_more_than_is_owed() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let card = app.link_card(&user, CARD_SLOW).await;
+    let (s, _, _) = pay_credit(&app, &user, "debt").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let body = json!({"amount": 20_000, "source": {"type": "card", "card_id": card}});
+    let (a, b) = tokio::join!(
+        app.post_idem("/api/v1/credit/repayments", &user.token, "r1", &body),
+        app.post_idem("/api/v1/credit/repayments", &user.token, "r2", &body)
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::BAD_REQUEST]);
+    assert_eq!(
+        credit(&app, &user).await,
+        json!({"limit": 200_000, "available": 200_000, "outstanding": 0})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunding_a_credit_payment_already_repaid_returns_the_money_to_the_balance() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let (s, p, number) = pay_credit(&app, &user, "c").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = json(
+        app.post_idem(
+            "/api/v1/credit/repayments",
+            &user.token,
+            "r",
+            &json!({"amount": 15_000, "source": {"type": "balance"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(app.balance(&user).await, 85_000);
+    app.wait_authority_status(
+        &user,
+        p["id"].as_str().unwrap(),
+        "confirmed",
+        Duration::from_secs(10),
+    )
+    .await;
+    app.sandbox(
+        reqwest::Method::POST,
+        &format!("/sandbox/v1/decisions/{number}/revoke"),
+        None,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .get_json(
+            &format!("/api/v1/payments/{}", p["id"].as_str().unwrap()),
+            &user.token,
+        )
+        .await["status"]
+        != "refunded"
+    {
+        assert!(std::time::Instant::now() < deadline, "not refunded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // 50.00 was still owed: that goes back to the credit line; the 150.00 repaid goes to the balance.
+    assert_eq!(
+        credit(&app, &user).await,
+        json!({"limit": 200_000, "available": 200_000, "outstanding": 0})
+    );
+    assert_eq!(app.balance(&user).await, 100_000);
+}

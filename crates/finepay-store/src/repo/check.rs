@@ -44,6 +44,11 @@ const RULES: &[Rule] = &[
               WHERE key LIKE 'user:%:balance' AND balance < 0",
     },
     Rule {
+        name: "no credit line owes its user money (outstanding is never below zero)",
+        sql: "SELECT key || ' is ' || balance FROM accounts
+              WHERE key LIKE 'user:%:credit' AND balance > 0",
+    },
+    Rule {
         name: "a decision has at most one succeeded payment that is not refunded",
         sql: "SELECT decision_number || ' has ' || COUNT(*) || ' succeeded payments' FROM payments
               WHERE status = 'succeeded' GROUP BY decision_number HAVING COUNT(*) > 1",

@@ -124,3 +124,12 @@ pub fn processing_repayments(
     })
     .collect()
 }
+
+/// The sum of the user's repayments still `processing`.
+pub fn processing_total(c: &dyn Sql, user_id: &str) -> Result<i64, StoreError> {
+    let rows = c.query(
+        "SELECT amount FROM credit_repayments WHERE user_id = $1 AND status = 'processing'",
+        params![user_id],
+    )?;
+    rows.into_iter().map(|r| r.int(0)).sum()
+}
