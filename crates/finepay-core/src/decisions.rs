@@ -94,7 +94,10 @@ impl Platform {
         Ok(())
     }
 
-    async fn decision_view(&self, current: CurrentDecision) -> Result<DecisionView, CoreError> {
+    pub(crate) async fn decision_view(
+        &self,
+        current: CurrentDecision,
+    ) -> Result<DecisionView, CoreError> {
         // A payment the platform accepted shows as paid even before its notice reaches the authority.
         let n = current.row.number.clone();
         let live = self

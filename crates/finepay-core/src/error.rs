@@ -56,6 +56,8 @@ pub enum CoreError {
     BankUnavailable,
     #[error("the service is busy; retry shortly")]
     Busy,
+    #[error("{message}")]
+    OnlineHandlingNotAllowed { reason: String, message: String },
     #[error("another instance did this first")]
     Conflict,
     #[error("internal error")]
@@ -80,6 +82,7 @@ impl CoreError {
             RateLimited { .. } => 429,
             AuthorityUnavailable | BankUnavailable | Busy => 503,
             Conflict => 409,
+            OnlineHandlingNotAllowed { .. } => 403,
             Internal(_) => 500,
         }
     }
@@ -112,6 +115,7 @@ impl CoreError {
             BankUnavailable => "bank_unavailable",
             Busy => "service_busy",
             Conflict => "conflict",
+            OnlineHandlingNotAllowed { .. } => "online_handling_not_allowed",
             Internal(_) => "internal_error",
         }
     }
@@ -134,6 +138,9 @@ impl CoreError {
             serde_json::json!({ "code": self.code(), "message": self.public_message() });
         if let Some(field) = self.field() {
             error["field"] = serde_json::Value::String(field.to_string());
+        }
+        if let CoreError::OnlineHandlingNotAllowed { reason, .. } = self {
+            error["reason"] = serde_json::Value::String(reason.clone());
         }
         serde_json::json!({ "error": error })
     }

@@ -26,6 +26,7 @@ mod resolver;
 pub mod services;
 mod vehicles;
 pub mod views;
+pub mod violations;
 
 pub use accounts::Registration;
 pub use authorities::{Authorities, AuthorityRoute, NumberRule};

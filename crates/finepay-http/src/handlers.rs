@@ -488,3 +488,48 @@ pub async fn get_statement(
 ) -> ApiResult<Json<finepay_core::credit::StatementView>> {
     Ok(Json(s.platform.credit_statement(&user.0, &month).await?))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct ViolationList {
+    data: Vec<finepay_core::violations::OutstandingViolation>,
+    next_cursor: Option<String>,
+}
+
+/// Outstanding violations and decisions of a bound plate, in every city.
+#[utoipa::path(get, path = "/api/v1/vehicles/{plate}/violations", security(("bearer" = [])),
+    params(("plate" = String, Path)), responses((status = 200, body = ViolationList), (status = 404, description = "plate not bound")))]
+pub async fn plate_violations(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(plate): Path<String>,
+) -> ApiResult<Json<ViolationList>> {
+    let data = s.platform.outstanding_violations(&user.0, &plate).await?;
+    Ok(Json(ViolationList {
+        data,
+        next_cursor: None,
+    }))
+}
+
+/// Handle (处理) a camera-recorded violation of a bound vehicle online: the authority issues the
+/// penalty decision and the points go on the caller's licence.
+#[utoipa::path(post, path = "/api/v1/violations/{id}/handle", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = DecisionView), (status = 403, description = "online_handling_not_allowed, with `reason`")))]
+pub async fn handle_violation(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<DecisionView>)> {
+    let decision = s.platform.handle_violation(&user.0, &id).await?;
+    Ok((StatusCode::CREATED, Json(decision)))
+}
+
+/// Points on the user's driving licence in the current scoring cycle, summed over every city.
+#[utoipa::path(get, path = "/api/v1/licence", security(("bearer" = [])),
+    responses((status = 200, body = finepay_core::violations::LicenceView)))]
+pub async fn get_licence(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<finepay_core::violations::LicenceView>> {
+    Ok(Json(s.platform.licence(&user.0).await?))
+}
