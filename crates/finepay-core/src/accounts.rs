@@ -405,6 +405,11 @@ fn settle_top_up_in(
     let key = row.idempotency_key.as_deref();
     match outcome {
         ChargeOutcome::Charged => {
+            if top_ups::find_top_up(c, &row.id)?.is_some_and(|t| t.status == "failed") {
+                // Given up as failed meanwhile: the bank is asked to return the money.
+                crate::refunds::enqueue_orphan_refund(c, &row.bank_reference, row.amount, &now)?;
+                return Ok(Reply::from_error(&CoreError::BankUnavailable));
+            }
             let amount = Fen::from_fen(row.amount);
             let tx = ledger::top_up(&row.user_id, bank_code, amount)
                 .map_err(|e| CoreError::Internal(e.to_string()))?;

@@ -4,8 +4,8 @@
 //!
 //! A statement covers the charges and refunds of one calendar month (Asia/Shanghai); it is issued on
 //! the statement day of the next month and due on its due day (defaults 1st and 10th). Repayments
-//! pay the oldest debt first: a statement's outstanding amount is what is left of it after all
-//! repayments so far have been applied to it and to every earlier one.
+//! and refunds pay the oldest debt first: a statement's outstanding amount is what is left of its
+//! charges after all repayments and refunds so far have been applied to it and every earlier one.
 
 use crate::accounts::{post_ledger, ChargeOutcome};
 use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
@@ -38,7 +38,7 @@ pub struct StatementView {
     pub refunds: i64,
     /// Charges less refunds: what the statement asks for.
     pub new_balance: i64,
-    /// What is left of it after repayments (oldest debt first).
+    /// What is left of its charges after repayments and refunds (oldest debt first).
     pub outstanding: i64,
     /// `open` (month not over), `issued`, `paid` or `overdue`.
     pub status: String,
@@ -99,9 +99,11 @@ pub fn statements(
     today: NaiveDate,
     days: StatementDays,
 ) -> Vec<StatementView> {
-    let repaid: i64 = postings
+    // Repayments and refunds both pay debt back, oldest first: a refund in a later month must clear
+    // the charge it reverses wherever that charge was billed.
+    let paid: i64 = postings
         .iter()
-        .filter(|p| p.kind == "credit_repayment")
+        .filter(|p| p.kind == "credit_repayment" || p.kind == "refund")
         .map(|p| p.amount)
         .sum();
     let mut months: Vec<((i32, u32), Vec<&CreditPosting>)> = Vec::new();
@@ -115,7 +117,7 @@ pub fn statements(
             _ => months.push((key, vec![p])),
         }
     }
-    let mut debt_through = 0i64;
+    let mut charged_through = 0i64;
     months
         .into_iter()
         .map(|((year, month), ps)| {
@@ -130,8 +132,8 @@ pub fn statements(
                 .map(|p| p.amount)
                 .sum();
             let new_balance = charges - refunds;
-            debt_through += new_balance;
-            let outstanding = new_balance.min(debt_through - repaid).max(0);
+            charged_through += charges;
+            let outstanding = charges.min(charged_through - paid).max(0);
             let statement_date = next_month_day(year, month, days.statement_day);
             let due_date = next_month_day(year, month, days.due_day);
             let status = if today < statement_date {
@@ -339,6 +341,14 @@ impl Platform {
                     }
                 };
                 match outcome {
+                    ChargeOutcome::Charged
+                        if credit::repayment_status(c, &row.id)?.as_deref() == Some("failed") =>
+                    {
+                        // Given up as failed meanwhile: the bank is asked to return the money.
+                        let reference = row.bank_reference.as_deref().unwrap_or(&row.id);
+                        crate::refunds::enqueue_orphan_refund(c, reference, row.amount, &now)?;
+                        Ok(Reply::from_error(&CoreError::BankUnavailable))
+                    }
                     ChargeOutcome::Charged => {
                         let tx = ledger::credit_repayment(
                             &row.user_id,
@@ -493,6 +503,16 @@ mod tests {
             statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), DAYS)[0].month,
             "2026-11"
         );
+    }
+
+    #[test]
+    fn a_refund_in_a_later_month_clears_the_charge_it_reverses() {
+        let ps = [
+            p("payment", "2026-10-20T02:00:00.000Z", -20_000),
+            p("refund", "2026-11-03T02:00:00.000Z", 20_000),
+        ];
+        let list = statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), DAYS);
+        assert_eq!((list[0].outstanding, list[0].status.as_str()), (0, "paid"));
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Platform {
     }
 
     /// Writes the snapshot only when its content changed, so lookups do not queue behind payments.
-    async fn keep_snapshot(&self, row: &DecisionRow) -> Result<(), CoreError> {
+    pub(crate) async fn keep_snapshot(&self, row: &DecisionRow) -> Result<(), CoreError> {
         let n = row.number.clone();
         let kept = self
             .db()
@@ -151,7 +151,7 @@ fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
     }
 }
 
-fn from_record(record: DecisionRecord) -> Result<CurrentDecision, CoreError> {
+pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, CoreError> {
     let violation_json =
         serde_json::to_string(&record.violation).map_err(|e| CoreError::Internal(e.to_string()))?;
     let fine = Fen::from_fen(record.fine_fen);

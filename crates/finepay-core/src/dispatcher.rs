@@ -136,6 +136,13 @@ impl Platform {
     }
 
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
+        if row.kind == crate::refunds::ORPHAN_REFUND_KIND {
+            return match self.orphan_refund(&row.payload).await {
+                Ok(()) => Delivery::Confirmed,
+                Err(finepay_bank::BankError::Declined { reason }) => Delivery::Rejected(reason),
+                Err(e) => Delivery::Retry(e.to_string()),
+            };
+        }
         if row.kind == crate::refunds::CARD_REFUND_KIND {
             return match self.bank_refund(&row.payment_id).await {
                 Ok(()) => Delivery::Confirmed,
@@ -183,6 +190,19 @@ impl Platform {
                 let now = now_text();
                 for (row, delivery, next) in &plan {
                     match delivery {
+                        Delivery::Confirmed if row.kind == crate::refunds::ORPHAN_REFUND_KIND => {
+                            outbox::mark_delivered(c, row.id, "refunded", &now)?;
+                        }
+                        Delivery::Rejected(reason)
+                            if row.kind == crate::refunds::ORPHAN_REFUND_KIND =>
+                        {
+                            outbox::mark_delivered(c, row.id, "refund_refused", &now)?;
+                            tracing::error!(
+                                reference = row.payment_id,
+                                reason,
+                                "the bank refused to return an orphan charge; an operator must act"
+                            );
+                        }
                         Delivery::Confirmed if row.kind == crate::refunds::CARD_REFUND_KIND => {
                             if outbox::mark_delivered(c, row.id, "refunded", &now)? {
                                 if let Some(p) = payments::find_payment(c, &row.payment_id)? {

@@ -157,6 +157,7 @@ impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Busy => CoreError::Busy,
+            e if e.is_transient() => CoreError::Busy,
             other => CoreError::Internal(other.to_string()),
         }
     }

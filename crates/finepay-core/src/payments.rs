@@ -323,9 +323,13 @@ impl Platform {
             .db()
             .read(move |c| {
                 let before = match cursor {
-                    Some(id) => payments::find_payment(c, &id)?
-                        .filter(|p| p.user_id == uid)
-                        .map(|p| (p.created_at, p.id)),
+                    Some(id) => {
+                        match payments::find_payment(c, &id)?.filter(|p| p.user_id == uid) {
+                            Some(p) => Some((p.created_at, p.id)),
+                            // A cursor that is not one of ours would restart the list: refuse it.
+                            None => return Ok(None),
+                        }
+                    }
                     None => None,
                 };
                 payments::list_payments(
@@ -334,8 +338,15 @@ impl Platform {
                     before.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
                     limit,
                 )
+                .map(Some)
             })
-            .await?;
+            .await?
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "cursor",
+                    "this cursor is not from your payment list; start without one",
+                )
+            })?;
         let next = if rows.len() == limit as usize {
             rows.last().map(|p| p.id.clone())
         } else {
@@ -449,7 +460,15 @@ fn settle_card_in(
     let now = now_text();
     let p = &s.payment;
     match outcome {
-        ChargeOutcome::Charged => settle_success(c, s),
+        ChargeOutcome::Charged => {
+            if payments::find_payment(c, &p.id)?.is_some_and(|now| now.status == "failed") {
+                // Given up as failed meanwhile (the resolver of another instance): return the money.
+                let reference = p.bank_reference.as_deref().unwrap_or(&p.id);
+                crate::refunds::enqueue_orphan_refund(c, reference, p.amount, &now)?;
+                return Ok(Reply::from_error(&CoreError::BankUnavailable));
+            }
+            settle_success(c, s)
+        }
         ChargeOutcome::Declined(reason) => {
             if !payments::mark_failed(c, &p.id, reason, &now)? {
                 return Err(CoreError::Internal(format!(

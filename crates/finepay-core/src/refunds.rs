@@ -17,6 +17,27 @@ use finepay_store::{now_text, Sql};
 use serde_json::json;
 
 pub(crate) const CARD_REFUND_KIND: &str = "card_refund";
+/// A charge the bank took after the platform had already given the attempt up as failed: nothing
+/// of it is in the ledger, so the bank is simply asked to return it (outbox kind, payload
+/// `{reference, amount}`).
+pub(crate) const ORPHAN_REFUND_KIND: &str = "orphan_charge_refund";
+
+/// Enqueues the return of an orphan charge (in the writer job that found it).
+pub(crate) fn enqueue_orphan_refund(
+    c: &dyn Sql,
+    reference: &str,
+    amount: i64,
+    now: &str,
+) -> Result<(), CoreError> {
+    tracing::warn!(
+        reference,
+        amount,
+        "the bank took a charge after the attempt was given up; returning it"
+    );
+    let payload = json!({ "reference": reference, "amount": amount }).to_string();
+    outbox::enqueue_once(c, ORPHAN_REFUND_KIND, "bank", reference, &payload, now)?;
+    Ok(())
+}
 
 impl Platform {
     /// Refunds a succeeded payment (in the caller's writer job); anything else is left alone.
@@ -108,6 +129,17 @@ impl Platform {
             .sign(&unsigned)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok((id, signed.to_string()))
+    }
+
+    /// Asks the bank to return an orphan charge (the dispatcher's `orphan_charge_refund` delivery).
+    pub(crate) async fn orphan_refund(&self, payload: &str) -> Result<(), finepay_bank::BankError> {
+        let v: serde_json::Value = serde_json::from_str(payload)
+            .map_err(|e| finepay_bank::BankError::Protocol(e.to_string()))?;
+        let reference = v["reference"].as_str().unwrap_or_default();
+        let amount = v["amount"].as_i64().unwrap_or_default();
+        self.bank()
+            .refund(&format!("rfd_{reference}"), reference, amount)
+            .await
     }
 
     /// Asks the bank to return a card payment (the dispatcher's `card_refund` delivery).

@@ -137,9 +137,10 @@ impl Platform {
         };
         match route.client.handle_violation(violation_id, &request).await {
             Ok(HandlingOutcome::Handled(record)) => {
-                let number = finepay_domain::DecisionNumber::parse(&record.number)
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
-                let current = self.current_decision(&number, route).await?;
+                // Answer from what the authority returned: asking again could fail after the
+                // points are already on the licence.
+                let current = crate::decisions::from_record(*record)?;
+                self.keep_snapshot(&current.row).await?;
                 self.decision_view(current).await
             }
             Ok(HandlingOutcome::Refused { reason, message }) => {

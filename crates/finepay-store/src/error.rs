@@ -24,6 +24,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database gave up on the transaction to break a deadlock, a serialisation
+    /// conflict or a lock wait: nothing was written and the request may simply be retried.
+    pub fn is_transient(&self) -> bool {
+        use postgres::error::SqlState;
+        match self {
+            StoreError::Postgres(e) => matches!(
+                e.code(),
+                Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::LOCK_NOT_AVAILABLE
+            ),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DatabaseBusy
+                    || e.code == rusqlite::ErrorCode::DatabaseLocked
+            }
+            _ => false,
+        }
+    }
+
     /// True when the error is a unique-constraint violation (a lost race, not a fault).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -47,7 +47,7 @@ fn apply_sqlite(conn: &dyn Sql) -> Result<(), StoreError> {
 
 fn apply_postgres(conn: &dyn Sql) -> Result<(), StoreError> {
     conn.execute("SELECT pg_advisory_lock($1)", params![MIGRATION_LOCK])?;
-    let result = (|| {
+    let result: Result<(), StoreError> = (|| {
         conn.batch("CREATE TABLE IF NOT EXISTS finepay_schema (version BIGINT NOT NULL)")?;
         let current = conn
             .query_opt("SELECT MAX(version) FROM finepay_schema", &[])?
@@ -66,6 +66,12 @@ fn apply_postgres(conn: &dyn Sql) -> Result<(), StoreError> {
         }
         Ok(())
     })();
-    conn.execute("SELECT pg_advisory_unlock($1)", params![MIGRATION_LOCK])?;
-    result
+    if result.is_err() {
+        // A failed migration leaves the transaction aborted; end it so the unlock can run.
+        let _ = conn.batch("ROLLBACK");
+    }
+    let unlocked = conn.execute("SELECT pg_advisory_unlock($1)", params![MIGRATION_LOCK]);
+    // The migration's own error matters more than the unlock's.
+    result?;
+    unlocked.map(|_| ())
 }

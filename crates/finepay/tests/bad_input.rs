@@ -242,6 +242,15 @@ async fn every_bad_input_gets_its_error_code_and_moves_no_money() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A cursor that is not from this user's list.
+    let b = expect(
+        app.get("/api/v1/payments?cursor=pay_not_mine", Some(t))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(b["error"]["field"], "cursor");
     // A bad query string, an absurd amount.
     expect(
         app.get("/api/v1/payments?limit=abc", Some(t)).await,

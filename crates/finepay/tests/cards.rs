@@ -166,3 +166,43 @@ async fn a_slow_card_succeeds() {
     assert_eq!(status, StatusCode::CREATED, "{p}");
     assert_eq!(p["status"], "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_that_lands_after_the_attempt_was_given_up_is_returned_by_the_bank() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let card = app.link_card(&user, CARD_SLOW).await;
+    let number = app.decision("京A12345", "110000", 0).await;
+    let pay = pay_by_card(&app, &user, "late", &number, &card);
+    let give_up = async {
+        // While the bank takes its 2 s, the attempt is given up as failed (as another instance's
+        // resolver would, after a bank status query that found nothing yet).
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let n = number.clone();
+        app.with_db(move |c| {
+            c.execute(
+                "UPDATE payments SET status = 'failed', failure_reason = 'given up' WHERE decision_number = $1",
+                finepay_store::params![n.as_str()],
+            )
+            .unwrap()
+        })
+    };
+    let ((status, body), updated) = tokio::join!(pay, give_up);
+    assert_eq!(updated, 1);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The charge is returned: the bank's record ends refunded, and no money moved in the ledger.
+    let token = card_token(&app, &card);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let charges = app.running.bank.card_charges(&token).await.unwrap();
+        assert_eq!(charges.len(), 1);
+        if matches!(charges[0].status, ChargeStatus::Refunded { .. }) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not returned: {charges:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

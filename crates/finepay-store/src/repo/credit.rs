@@ -133,3 +133,12 @@ pub fn processing_total(c: &dyn Sql, user_id: &str) -> Result<i64, StoreError> {
     )?;
     rows.into_iter().map(|r| r.int(0)).sum()
 }
+
+pub fn repayment_status(c: &dyn Sql, id: &str) -> Result<Option<String>, StoreError> {
+    c.query_opt(
+        "SELECT status FROM credit_repayments WHERE id = $1",
+        params![id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}

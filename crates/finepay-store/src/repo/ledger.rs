@@ -63,7 +63,14 @@ pub fn balance(c: &dyn Sql, account_key: &str) -> Result<i64, StoreError> {
 pub fn balance_for_update(c: &dyn Sql, account_key: &str) -> Result<i64, StoreError> {
     let sql = match c.backend() {
         Backend::Sqlite => "SELECT balance FROM accounts WHERE key = $1",
-        Backend::Postgres => "SELECT balance FROM accounts WHERE key = $1 FOR UPDATE",
+        Backend::Postgres => {
+            // A lock needs a row: make sure the account exists, so two first payments serialise.
+            c.execute(
+                "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
+                params![account_key, crate::now_text().as_str()],
+            )?;
+            "SELECT balance FROM accounts WHERE key = $1 FOR UPDATE"
+        }
     };
     Ok(c.query_opt(sql, params![account_key])?
         .map(|r| r.int(0))
