@@ -15,8 +15,12 @@ use tokio::task::JoinSet;
 
 const BATCH: u32 = 512;
 /// How long a claim keeps other instances off a row: longer than a delivery attempt may take (the
-/// authority timeout is 8 s), short enough that rows claimed by a crashed instance go out soon.
-const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// authority timeout is 8 s, a group's task at most two attempts), short enough that rows claimed by a crashed instance go out soon.
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+/// Rows one group's task takes per round: one probe and one full wave (two slow answers at most).
+const GROUP_ROUND: usize = 1 + PER_CITY_IN_FLIGHT;
+/// When rows that did not fit in this round may be claimed again.
+const RELEASE_DELAY: chrono::TimeDelta = chrono::TimeDelta::milliseconds(200);
 const POLL: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(1000);
@@ -41,7 +45,25 @@ pub(crate) async fn run(platform: Platform) {
     }
 }
 
+/// See [`Platform::hold_group`]: released when the group's task ends, however it ends.
+struct GroupHold {
+    platform: Platform,
+    group: String,
+}
+
+impl Drop for GroupHold {
+    fn drop(&mut self) {
+        self.platform
+            .inner
+            .groups_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.group);
+    }
+}
+
 /// What became of one delivery attempt.
+#[derive(Clone, Debug)]
 enum Delivery {
     Confirmed,
     Rejected(String),
@@ -65,33 +87,75 @@ impl Platform {
         if rows.is_empty() {
             return Ok(0);
         }
-        let attempted = rows.len();
-        let mut by_city: BTreeMap<String, Vec<outbox::OutboxRow>> = BTreeMap::new();
+        let claimed = rows.len();
+        let mut groups: BTreeMap<String, Vec<outbox::OutboxRow>> = BTreeMap::new();
         for row in rows {
-            // Events and notices of a city fail independently: group by both.
-            by_city
+            // Events, notices and refunds of a city fail independently: group by kind and city.
+            groups
                 .entry(format!("{}|{}", row.kind, row.city_code))
                 .or_default()
                 .push(row);
         }
-        let mut cities = JoinSet::new();
-        for (group, rows) in by_city {
+        // Each group is delivered and recorded by a task of its own, so a slow authority holds up
+        // nobody else. One task per group at a time in this instance, and at most GROUP_ROUND rows
+        // per task (it finishes well inside the lease); the rest goes straight back to the queue.
+        let mut released = Vec::new();
+        for (group, mut rows) in groups {
+            if rows.len() > GROUP_ROUND {
+                released.extend(rows.split_off(GROUP_ROUND));
+            }
+            let Some(hold) = self.hold_group(&group) else {
+                released.extend(rows);
+                continue;
+            };
             let platform = self.clone();
             let city = group
                 .split_once('|')
                 .map(|(_, c)| c.to_string())
-                .unwrap_or(group);
-            cities.spawn(async move { platform.deliver_city(&city, rows).await });
+                .unwrap_or_default();
+            tokio::spawn(async move {
+                let results = platform.deliver_city(&city, rows).await;
+                platform.record_or_isolate(results).await;
+                drop(hold);
+            });
         }
-        let mut results = Vec::with_capacity(attempted);
-        while let Some(done) = cities.join_next().await {
-            match done {
-                Ok(mut r) => results.append(&mut r),
-                Err(e) => tracing::error!(error = %e, "a delivery task failed"),
+        let sent = claimed - released.len();
+        if !released.is_empty() {
+            let ids: Vec<i64> = released.iter().map(|r| r.id).collect();
+            let soon = time_text(chrono::Utc::now() + RELEASE_DELAY);
+            self.db()
+                .writer()
+                .run(move |c| ids.iter().try_for_each(|id| outbox::release(c, *id, &soon)))
+                .await??;
+        }
+        Ok(sent)
+    }
+
+    /// Records a group's outcomes in one writer job; if that job fails (one bad row), each outcome
+    /// in a job of its own, so one row can never hold up the rest.
+    async fn record_or_isolate(&self, results: Vec<(outbox::OutboxRow, Delivery)>) {
+        if let Err(e) = self.record_deliveries(results.clone()).await {
+            tracing::warn!(error = %e, "recording a group of deliveries failed; recording them one by one");
+            for one in results {
+                let id = one.0.id;
+                if let Err(e) = self.record_deliveries(vec![one]).await {
+                    tracing::error!(outbox_id = id, error = %e, "cannot record a delivery; it will be sent again after its lease");
+                }
             }
         }
-        self.record_deliveries(results).await?;
-        Ok(attempted)
+    }
+
+    /// Marks a group as being delivered by this instance; `None` if it already is.
+    fn hold_group(&self, group: &str) -> Option<GroupHold> {
+        let mut groups = self
+            .inner
+            .groups_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        groups.insert(group.to_string()).then(|| GroupHold {
+            platform: self.clone(),
+            group: group.to_string(),
+        })
     }
 
     /// Delivers one city's due notices. The first is sent alone: when the authority is down, the

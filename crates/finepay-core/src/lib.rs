@@ -92,6 +92,8 @@ struct Inner {
     outbox_wake: Notify,
     events: Arc<events::EventBus>,
     hashing: hashing::HashPool,
+    /// Outbox groups (kind and city) this instance is delivering right now.
+    groups_in_flight: Mutex<HashSet<String>>,
     /// Bank references whose charge a request is handling right now; the resolver leaves them be.
     charges_in_flight: Mutex<HashSet<String>>,
 }
@@ -118,6 +120,7 @@ impl Platform {
                 charges_in_flight: Mutex::new(HashSet::new()),
                 events,
                 hashing: hashing::HashPool::start(),
+                groups_in_flight: Mutex::new(HashSet::new()),
             }),
         }
     }

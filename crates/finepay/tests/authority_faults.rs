@@ -153,3 +153,70 @@ async fn with_a_flaky_authority_every_payment_arrives_exactly_once() {
     }
     assert_eq!(app.balance(&user).await, 1_000_000 - 12 * 20_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_authority_does_not_hold_up_notices_to_another_city() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let shanghai = app.decision("沪AD12345", "310000", 0).await;
+    let beijing = app.decision("京A12345", "110000", 0).await;
+    app.get_json(
+        &format!("/api/v1/penalty-decisions/{shanghai}"),
+        &user.token,
+    )
+    .await;
+    app.set_mode("310000", "slow").await;
+    let (s, slow) = json(
+        app.pay(
+            &user,
+            "sh",
+            &shanghai,
+            20_000,
+            "沪AD12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{slow}");
+    let (s, fast) = json(
+        app.pay(
+            &user,
+            "bj",
+            &beijing,
+            20_000,
+            "京A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{fast}");
+    let start = Instant::now();
+    let done = app
+        .wait_authority_status(
+            &user,
+            fast["id"].as_str().unwrap(),
+            "confirmed",
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(
+        done["authority_status"], "confirmed",
+        "Beijing waited for Shanghai"
+    );
+    eprintln!(
+        "Beijing confirmed {} ms after paying, while Shanghai was slow",
+        start.elapsed().as_millis()
+    );
+    app.set_mode("310000", "up").await;
+    let done = app
+        .wait_authority_status(
+            &user,
+            slow["id"].as_str().unwrap(),
+            "confirmed",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(done["authority_status"], "confirmed");
+}

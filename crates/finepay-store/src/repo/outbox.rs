@@ -102,6 +102,15 @@ pub fn mark_delivered(c: &dyn Sql, id: i64, outcome: &str, now: &str) -> Result<
     Ok(n == 1)
 }
 
+/// Gives a claimed row back to the queue (not an attempt): due again at `at`.
+pub fn release(c: &dyn Sql, id: i64, at: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE outbox SET next_attempt_at = $2 WHERE id = $1 AND delivered_at IS NULL",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
 pub fn schedule_retry(
     c: &dyn Sql,
     id: i64,
