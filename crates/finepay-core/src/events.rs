@@ -49,6 +49,9 @@ pub struct EventBus {
     local: broadcast::Sender<Event>,
     nats: Option<jetstream::Context>,
     seen: Mutex<Seen>,
+    /// The last stream sequence passed on: a consumer made after a reconnect starts right after it,
+    /// so events published during the gap still reach open streams.
+    last_sequence: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -81,6 +84,7 @@ impl EventBus {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             nats: None,
             seen: Mutex::new(Seen::default()),
+            last_sequence: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -104,6 +108,7 @@ impl EventBus {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             nats: Some(js),
             seen: Mutex::new(Seen::default()),
+            last_sequence: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -157,9 +162,19 @@ impl EventBus {
     async fn consume_once(&self, js: &jetstream::Context) -> Result<(), EventError> {
         let err = |e: &dyn std::fmt::Display| EventError::Unavailable(e.to_string());
         let stream = js.get_stream(STREAM).await.map_err(|e| err(&e))?;
+        let last = self
+            .last_sequence
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let deliver_policy = if last == 0 {
+            jetstream::consumer::DeliverPolicy::New
+        } else {
+            jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: last + 1,
+            }
+        };
         let consumer = stream
             .create_consumer(jetstream::consumer::pull::Config {
-                deliver_policy: jetstream::consumer::DeliverPolicy::New,
+                deliver_policy,
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
                 inactive_threshold: std::time::Duration::from_secs(60),
                 ..Default::default()
@@ -169,6 +184,10 @@ impl EventBus {
         let mut messages = consumer.messages().await.map_err(|e| err(&e))?;
         while let Some(message) = messages.next().await {
             let message = message.map_err(|e| err(&e))?;
+            if let Ok(info) = message.info() {
+                self.last_sequence
+                    .store(info.stream_sequence, std::sync::atomic::Ordering::Relaxed);
+            }
             match serde_json::from_slice::<Event>(&message.payload) {
                 Ok(event) => self.deliver_locally(event),
                 Err(e) => tracing::error!(error = %e, "an unreadable event was skipped"),

@@ -96,18 +96,45 @@ impl NotificationView {
 
 impl Platform {
     /// The user's inbox, newest first.
+    /// The user's inbox, newest first, `limit` per page; the cursor is the last id of a page.
     pub async fn notifications(
         &self,
         user_id: &str,
+        cursor: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<NotificationView>, CoreError> {
+    ) -> Result<(Vec<NotificationView>, Option<String>), CoreError> {
         let uid = user_id.to_string();
+        let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 200);
         let rows = self
             .db()
-            .read(move |c| notifications::list_notifications(c, &uid, limit))
-            .await?;
-        Ok(rows
+            .read(move |c| {
+                let before = match cursor {
+                    Some(id) => match notifications::position(c, &uid, &id)? {
+                        Some(p) => Some(p),
+                        None => return Ok(None),
+                    },
+                    None => None,
+                };
+                notifications::list_notifications(
+                    c,
+                    &uid,
+                    before.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+                    limit,
+                )
+                .map(Some)
+            })
+            .await?
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "cursor",
+                    "this cursor is not from your notifications; start without one",
+                )
+            })?;
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|n| n.id.clone()))
+            .flatten();
+        let views = rows
             .into_iter()
             .map(|n| NotificationView {
                 id: n.id,
@@ -119,7 +146,8 @@ impl Platform {
                 created_at: n.created_at,
                 read: n.read,
             })
-            .collect())
+            .collect();
+        Ok((views, next))
     }
 
     /// Every event reaching this instance; the caller keeps those of its user.

@@ -11,15 +11,39 @@ use std::time::Duration;
 const EVERY: Duration = Duration::from_secs(2);
 
 pub(crate) async fn run(platform: Platform) {
+    let mut rounds: u64 = 0;
     loop {
         tokio::time::sleep(EVERY).await;
         if let Err(e) = platform.resolve_once().await {
             tracing::error!(error = %e, "resolving processing card charges failed; will retry");
         }
+        rounds += 1;
+        if rounds % 30 == 0 {
+            platform.purge_old_keys().await;
+        }
     }
 }
 
+/// Idempotency keys are kept at least 24 h (SPEC §3); finished ones are dropped after 48 h.
+const KEEP_KEYS: chrono::TimeDelta = chrono::TimeDelta::hours(48);
+
 impl Platform {
+    async fn purge_old_keys(&self) {
+        let before = time_text(chrono::Utc::now() - KEEP_KEYS);
+        let purged = self
+            .db()
+            .writer()
+            .run(move |c| finepay_store::repo::idempotency::purge_keys(c, &before))
+            .await;
+        match purged {
+            Ok(Ok(n)) if n > 0 => tracing::info!(keys = n, "purged old idempotency keys"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) | Err(e) => {
+                tracing::warn!(error = %e, "cannot purge old idempotency keys; will retry")
+            }
+        }
+    }
+
     pub(crate) async fn resolve_once(&self) -> Result<(), crate::CoreError> {
         let age = chrono::Duration::from_std(self.config().resolve_after)
             .unwrap_or(chrono::Duration::seconds(15));

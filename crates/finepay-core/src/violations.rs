@@ -63,36 +63,42 @@ impl Platform {
         &self,
         user_id: &str,
         plate: &str,
-    ) -> Result<Vec<OutstandingViolation>, CoreError> {
+    ) -> Result<(Vec<OutstandingViolation>, Vec<String>), CoreError> {
         let plate = Plate::parse(plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
         self.require_bound(user_id, &plate).await?;
+        let (found, unavailable) = self.violations_everywhere(&plate).await;
         let mut out = Vec::new();
-        for summary in self.violations_everywhere(&plate).await {
+        for summary in found {
             let outstanding = matches!(summary.decision_status, None | Some(RecordStatus::Unpaid));
             if outstanding {
                 out.push(outstanding_view(&plate, summary));
             }
         }
         out.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
-        Ok(out)
+        Ok((out, unavailable))
     }
 
-    async fn violations_everywhere(&self, plate: &Plate) -> Vec<ViolationSummary> {
+    /// Every authority's violations of a plate, and the cities whose authority did not answer.
+    async fn violations_everywhere(&self, plate: &Plate) -> (Vec<ViolationSummary>, Vec<String>) {
         let asks = self.authorities().all().iter().map(|route| async move {
             match route.client.violations_for_plate(plate.as_str()).await {
-                Ok(list) => list.violations,
-                Err(AuthorityError::NotFound) => Vec::new(),
+                Ok(list) => Ok(list.violations),
+                Err(AuthorityError::NotFound) => Ok(Vec::new()),
                 Err(e) => {
                     tracing::warn!(city = %route.city, error = %e, "an authority did not list violations");
-                    Vec::new()
+                    Err(route.city.as_str().to_string())
                 }
             }
         });
-        futures::future::join_all(asks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
+        let mut found = Vec::new();
+        let mut unavailable = Vec::new();
+        for answer in futures::future::join_all(asks).await {
+            match answer {
+                Ok(mut list) => found.append(&mut list),
+                Err(city) => unavailable.push(city),
+            }
+        }
+        (found, unavailable)
     }
 
     /// Online handling of a camera violation of a bound vehicle by its registered owner.
@@ -117,6 +123,7 @@ impl Platform {
             if let Some(v) = self
                 .violations_everywhere(&plate)
                 .await
+                .0
                 .into_iter()
                 .find(|v| v.id == violation_id)
             {

@@ -319,14 +319,11 @@ pub async fn list_notifications(
     user: AuthUser,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<NotificationList>> {
-    let data = s
+    let (data, next_cursor) = s
         .platform
-        .notifications(&user.0, q.limit.unwrap_or(50))
+        .notifications(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(50))
         .await?;
-    Ok(Json(NotificationList {
-        data,
-        next_cursor: None,
-    }))
+    Ok(Json(NotificationList { data, next_cursor }))
 }
 
 /// New notifications as server-sent events (`event: notification`, `id`, JSON data), from
@@ -493,6 +490,8 @@ pub async fn get_statement(
 pub struct ViolationList {
     data: Vec<finepay_core::violations::OutstandingViolation>,
     next_cursor: Option<String>,
+    /// Cities whose authority could not be asked just now: their violations are not in `data`.
+    unavailable_cities: Vec<String>,
 }
 
 /// Outstanding violations and decisions of a bound plate, in every city.
@@ -503,10 +502,11 @@ pub async fn plate_violations(
     user: AuthUser,
     Path(plate): Path<String>,
 ) -> ApiResult<Json<ViolationList>> {
-    let data = s.platform.outstanding_violations(&user.0, &plate).await?;
+    let (data, unavailable_cities) = s.platform.outstanding_violations(&user.0, &plate).await?;
     Ok(Json(ViolationList {
         data,
         next_cursor: None,
+        unavailable_cities,
     }))
 }
 

@@ -52,15 +52,20 @@ impl PgConn {
     /// `spawn_blocking`, where blocking is allowed).
     pub fn connect(url: &str) -> Result<PgConn, StoreError> {
         let url = url.to_string();
-        let client = std::thread::spawn(move || Client::connect(&url, NoTls))
-            .join()
-            .map_err(|_| {
-                StoreError::CommitFailed("the PostgreSQL connect thread panicked".into())
-            })??;
-        Ok(PgConn {
+        // Nothing waits without a bound: a lock held by another instance, or a runaway statement,
+        // fails the job (answered 503, retried by the client) instead of hanging every request.
+        let client = std::thread::spawn(move || {
+            let mut client = Client::connect(&url, NoTls)?;
+            client.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '30s'")?;
+            Ok::<_, postgres::Error>(client)
+        })
+        .join()
+        .map_err(|_| StoreError::CommitFailed("the PostgreSQL connect thread panicked".into()))??;
+        let conn = PgConn {
             client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
-        })
+        };
+        Ok(conn)
     }
 
     fn with_client<T>(

@@ -42,6 +42,7 @@ async fn the_owner_handles_a_camera_violation_online_and_gets_the_points() {
         .await;
     let items = list["data"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(list["unavailable_cities"], json!([]));
     assert!(items
         .iter()
         .all(|v| v["decision_number"].is_null() && v["plate_masked"] == "川A***45"));

@@ -58,6 +58,19 @@ async fn a_confirmed_payment_is_pushed_to_the_payers_stream_and_inbox() {
 
     let inbox = app.get_json("/api/v1/notifications", &user.token).await;
     assert_eq!(inbox["data"][0]["kind"], "payment.confirmed");
+    // Pages: one at a time, then nothing after the last.
+    let page = app
+        .get_json("/api/v1/notifications?limit=1", &user.token)
+        .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let rest = app
+        .get_json(
+            &format!("/api/v1/notifications?limit=1&cursor={cursor}"),
+            &user.token,
+        )
+        .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 0, "{rest}");
     assert_eq!(inbox["data"][0]["payment_id"], p["id"]);
     assert_eq!(inbox["data"][0]["read"], false);
     // Someone else's inbox is empty.

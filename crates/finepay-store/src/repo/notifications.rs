@@ -42,14 +42,31 @@ pub fn insert_notification(c: &dyn Sql, n: &NotificationRow) -> Result<(), Store
 pub fn list_notifications(
     c: &dyn Sql,
     user_id: &str,
+    before: Option<(&str, &str)>,
     limit: u32,
 ) -> Result<Vec<NotificationRow>, StoreError> {
+    let (after_time, after_id) = before.unwrap_or(("9999", ""));
     c.query(
         "SELECT id, user_id, kind, plate, city_code, decision_number, payment_id, created_at, read_at
-         FROM notifications WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-        params![user_id, limit],
+         FROM notifications WHERE user_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3))
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+        params![user_id, after_time, after_id, limit],
     )?
     .into_iter()
     .map(from_row)
     .collect()
+}
+
+/// The (created_at, id) of a user's notification, for paging.
+pub fn position(
+    c: &dyn Sql,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    c.query_opt(
+        "SELECT created_at, id FROM notifications WHERE user_id = $1 AND id = $2",
+        params![user_id, id],
+    )?
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .transpose()
 }
