@@ -18,7 +18,7 @@ pub(crate) async fn run(platform: Platform) {
             tracing::error!(error = %e, "resolving processing card charges failed; will retry");
         }
         rounds += 1;
-        if rounds % 30 == 0 {
+        if rounds.is_multiple_of(30) {
             platform.purge_old_keys().await;
         }
     }
