@@ -15,10 +15,13 @@ use tokio::task::JoinSet;
 
 const BATCH: u32 = 512;
 /// How long a claim keeps other instances off a row: longer than a delivery attempt may take (the
-/// authority timeout is 8 s, a group's task at most two attempts), short enough that rows claimed by a crashed instance go out soon.
+/// authority timeout is 8 s; a round starts no send after 5 s), short enough that rows claimed by a crashed instance go out soon.
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
-/// Rows one group's task takes per round: one probe and one full wave (two slow answers at most).
-const GROUP_ROUND: usize = 1 + PER_CITY_IN_FLIGHT;
+/// Rows one group's task takes per round.
+const GROUP_ROUND: usize = BATCH as usize;
+/// A group's task starts no new send after this long, so the round ends inside the lease even
+/// against a slow authority (a send started just before may take the authority timeout, 8 s).
+const ROUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 /// When rows that did not fit in this round may be claimed again.
 const RELEASE_DELAY: chrono::TimeDelta = chrono::TimeDelta::milliseconds(200);
 const POLL: Duration = Duration::from_millis(500);
@@ -68,6 +71,8 @@ enum Delivery {
     Confirmed,
     Rejected(String),
     Retry(String),
+    /// Not sent this round (the round ran out of time): back to the queue, not an attempt.
+    Release,
 }
 
 impl Platform {
@@ -177,8 +182,14 @@ impl Platform {
             }
             return out;
         }
+        let started = std::time::Instant::now();
         let mut in_flight = JoinSet::new();
         for row in rows {
+            // A slow authority: stop starting new sends well inside the lease, give the rest back.
+            if started.elapsed() > ROUND_BUDGET {
+                out.push((row, Delivery::Release));
+                continue;
+            }
             if in_flight.len() >= PER_CITY_IN_FLIGHT {
                 if let Some(Ok(done)) = in_flight.join_next().await {
                     out.push(done);
@@ -332,6 +343,7 @@ impl Platform {
                             }
                         }
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
+                        Delivery::Release => outbox::release(c, row.id, &now)?,
                     }
                 }
                 Ok(())
