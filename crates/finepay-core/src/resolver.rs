@@ -26,17 +26,27 @@ pub(crate) async fn run(platform: Platform) {
 
 /// Idempotency keys are kept at least 24 h (SPEC §3); finished ones are dropped after 48 h.
 const KEEP_KEYS: chrono::TimeDelta = chrono::TimeDelta::hours(48);
+/// Published events stay in the outbox a week (for inspection), then go.
+const KEEP_EVENTS: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Platform {
     async fn purge_old_keys(&self) {
         let before = time_text(chrono::Utc::now() - KEEP_KEYS);
+        let events_before = time_text(chrono::Utc::now() - KEEP_EVENTS);
         let purged = self
             .db()
             .writer()
-            .run(move |c| finepay_store::repo::idempotency::purge_keys(c, &before))
+            .run(move |c| {
+                let keys = finepay_store::repo::idempotency::purge_keys(c, &before)?;
+                let events =
+                    finepay_store::repo::outbox::purge_delivered_events(c, &events_before)?;
+                Ok::<_, finepay_store::StoreError>(keys + events)
+            })
             .await;
         match purged {
-            Ok(Ok(n)) if n > 0 => tracing::info!(keys = n, "purged old idempotency keys"),
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(rows = n, "purged old idempotency keys and published events")
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) | Err(e) => {
                 tracing::warn!(error = %e, "cannot purge old idempotency keys; will retry")

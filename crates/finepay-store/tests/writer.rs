@@ -95,3 +95,30 @@ async fn with_group_commit_off_every_job_still_commits() {
     }
     assert_eq!(db.read(count_accounts).await.unwrap(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purging_drops_old_published_events_and_keeps_payment_notices() {
+    use finepay_store::repo::outbox;
+    let (_dir, db) = open(WriterConfig::default()).await;
+    db.writer()
+        .run(|c| -> Result<(), StoreError> {
+            outbox::enqueue(c, "event", "110000", "ntf_1", "{}", "2026-01-01T00:00:00.000Z")?;
+            outbox::enqueue(c, "payment_notice", "110000", "pay_1", "{}", "2026-01-01T00:00:00.000Z")?;
+            outbox::enqueue(c, "event", "110000", "ntf_2", "{}", "2026-01-01T00:00:00.000Z")?;
+            c.execute("UPDATE outbox SET delivered_at = '2026-01-02T00:00:00.000Z' WHERE payment_id IN ('ntf_1', 'pay_1')", &[])?;
+            let purged = outbox::purge_delivered_events(c, "2026-02-01T00:00:00.000Z")?;
+            assert_eq!(purged, 1, "only the delivered event");
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let left = db
+        .read(|c| c.query("SELECT payment_id FROM outbox ORDER BY id", &[]))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.text(0).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(left, ["pay_1", "ntf_2"]);
+}

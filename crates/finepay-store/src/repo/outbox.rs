@@ -132,3 +132,12 @@ pub fn undelivered_count(c: &dyn Sql) -> Result<i64, StoreError> {
     )?
     .int(0)
 }
+
+/// Deletes published event rows delivered before `before` (notices and refunds are kept: they are
+/// the record that each payment was announced once, which `ledger check` verifies).
+pub fn purge_delivered_events(c: &dyn Sql, before: &str) -> Result<u64, StoreError> {
+    c.execute(
+        "DELETE FROM outbox WHERE kind = 'event' AND delivered_at IS NOT NULL AND delivered_at < $1",
+        params![before],
+    )
+}
