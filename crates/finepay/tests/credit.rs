@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
-use std::time::Duration;
 
 async fn credit(app: &TestApp, user: &User) -> serde_json::Value {
     app.get_json("/api/v1/wallet", &user.token).await["credit"].clone()
@@ -60,31 +59,8 @@ async fn the_statement_of_a_month_with_three_charges_and_a_refund_and_repayments
     }
     // The authority revokes the second one: its credit comes back.
     let (p, number) = &payments[1];
-    app.wait_authority_status(
-        &user,
-        p["id"].as_str().unwrap(),
-        "confirmed",
-        Duration::from_secs(10),
-    )
-    .await;
-    app.sandbox(
-        reqwest::Method::POST,
-        &format!("/sandbox/v1/decisions/{number}/revoke"),
-        None,
-    )
-    .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app
-        .get_json(
-            &format!("/api/v1/payments/{}", p["id"].as_str().unwrap()),
-            &user.token,
-        )
-        .await["status"]
-        != "refunded"
-    {
-        assert!(std::time::Instant::now() < deadline, "not refunded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.revoke_and_wait_refunded(&user, p["id"].as_str().unwrap(), number)
+        .await;
     let statements = app.get_json("/api/v1/credit/statements", &user.token).await;
     let s = &statements["data"][0];
     let month = s["month"].as_str().unwrap().to_string();
@@ -258,31 +234,8 @@ async fn refunding_a_credit_payment_already_repaid_returns_the_money_to_the_bala
     .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(app.balance(&user).await, 85_000);
-    app.wait_authority_status(
-        &user,
-        p["id"].as_str().unwrap(),
-        "confirmed",
-        Duration::from_secs(10),
-    )
-    .await;
-    app.sandbox(
-        reqwest::Method::POST,
-        &format!("/sandbox/v1/decisions/{number}/revoke"),
-        None,
-    )
-    .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app
-        .get_json(
-            &format!("/api/v1/payments/{}", p["id"].as_str().unwrap()),
-            &user.token,
-        )
-        .await["status"]
-        != "refunded"
-    {
-        assert!(std::time::Instant::now() < deadline, "not refunded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.revoke_and_wait_refunded(&user, p["id"].as_str().unwrap(), &number)
+        .await;
     // 50.00 was still owed: that goes back to the credit line; the 150.00 repaid goes to the balance.
     assert_eq!(
         credit(&app, &user).await,

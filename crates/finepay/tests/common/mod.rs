@@ -375,6 +375,42 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Once the authority has confirmed the payment, revokes its decision in the sandbox and waits
+    /// (up to 10 s) until the platform has refunded the payment.
+    pub async fn revoke_and_wait_refunded(
+        &self,
+        user: &User,
+        payment_id: &str,
+        number: &str,
+    ) -> Value {
+        self.wait_authority_status(user, payment_id, "confirmed", Duration::from_secs(10))
+            .await;
+        let (status, body) = self
+            .sandbox(
+                reqwest::Method::POST,
+                &format!("/sandbox/v1/decisions/{number}/revoke"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = self
+                .get_json(&format!("/api/v1/payments/{payment_id}"), &user.token)
+                .await;
+            if p["status"] == "refunded" {
+                return p;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not refunded within 10 s: {p}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if !std::thread::panicking() {
