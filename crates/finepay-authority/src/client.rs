@@ -69,9 +69,16 @@ pub trait Authority: Send + Sync + 'static {
     }
 
     /// The authority's events (violation recorded, decision issued or revoked) after `after`,
-    /// oldest first, at most `limit`: the feed the platform polls to notify plate owners.
-    async fn events_after(&self, after: i64, limit: u32) -> Result<EventPage, AuthorityError> {
-        let _ = (after, limit);
+    /// oldest first, at most `limit`: the feed the platform follows to notify plate owners and
+    /// keep its copies of decisions current. With no event yet, the authority may hold the call
+    /// up to `wait` and answer as soon as one arrives (a long poll); `Duration::ZERO` asks at once.
+    async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<EventPage, AuthorityError> {
+        let _ = (after, limit, wait);
         Err(not_offered("event feeds"))
     }
 }
@@ -140,6 +147,7 @@ pub struct HttpAuthority {
     http: reqwest::Client,
     base_url: String,
     secret: Vec<u8>,
+    timeout: Duration,
 }
 
 impl HttpAuthority {
@@ -156,6 +164,7 @@ impl HttpAuthority {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret: secret.to_vec(),
+            timeout,
         }
     }
 
@@ -176,6 +185,7 @@ impl HttpAuthority {
         method: Method,
         url: reqwest::Url,
         body: Vec<u8>,
+        held: Duration,
     ) -> Result<(StatusCode, Vec<u8>), AuthorityError> {
         let target = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -188,6 +198,10 @@ impl HttpAuthority {
             .request(method, url)
             .header(TIMESTAMP_HEADER, timestamp.to_string())
             .header(SIGNATURE_HEADER, signature);
+        if !held.is_zero() {
+            // The authority may hold a long poll this long before it even starts answering.
+            request = request.timeout(self.timeout + held);
+        }
         if !body.is_empty() {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -205,7 +219,8 @@ impl HttpAuthority {
         query: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>), AuthorityError> {
         let url = self.url(segments, query)?;
-        self.call(Method::GET, url, Vec::new()).await
+        self.call(Method::GET, url, Vec::new(), Duration::ZERO)
+            .await
     }
 
     async fn post<T: serde::Serialize + Sync>(
@@ -216,7 +231,7 @@ impl HttpAuthority {
         let url = self.url(segments, None)?;
         let json = serde_json::to_vec(body)
             .map_err(|e| AuthorityError::Protocol(format!("cannot encode request: {e}")))?;
-        self.call(Method::POST, url, json).await
+        self.call(Method::POST, url, json, Duration::ZERO).await
     }
 
     /// A 200 answer decoded, anything else mapped to an error.
@@ -369,8 +384,19 @@ impl Authority for HttpAuthority {
         }
     }
 
-    async fn events_after(&self, after: i64, limit: u32) -> Result<EventPage, AuthorityError> {
-        let query = format!("after={after}&limit={limit}");
-        self.get_ok(&["events"], Some(&query)).await
+    async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<EventPage, AuthorityError> {
+        let wait_ms = wait.as_millis();
+        let query = format!("after={after}&limit={limit}&wait_ms={wait_ms}");
+        let url = self.url(&["events"], Some(&query))?;
+        let (status, body) = self.call(Method::GET, url, Vec::new(), wait).await?;
+        match status {
+            StatusCode::OK => decode(&body),
+            _ => Err(common_failure(status, &body)),
+        }
     }
 }

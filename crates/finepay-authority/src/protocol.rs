@@ -326,6 +326,10 @@ pub struct AuthorityEvent {
     /// The decision, for decision events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_number: Option<String>,
+    /// For decision events, the decision as it stands when the page is read (its status may have
+    /// moved on since the event), so a follower keeps an up-to-date copy without looking it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Box<DecisionRecord>>,
     /// When it happened at the authority.
     pub at: DateTime<Utc>,
 }

@@ -9,6 +9,7 @@ use finepay_authority::{
     Authority, AuthorityError, EventKind, HandlingOutcome, HandlingRequest, RecordStatus,
 };
 use serde_json::json;
+use std::time::Duration;
 
 const SHENZHEN: &str = "440300";
 
@@ -215,7 +216,7 @@ async fn the_event_feed_reports_each_citys_violations_decisions_and_revocations_
         .await;
 
     let beijing = t.authority(BEIJING);
-    let page = beijing.events_after(0, 100).await.unwrap();
+    let page = beijing.events_after(0, 100, Duration::ZERO).await.unwrap();
     let kinds: Vec<EventKind> = page.events.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
@@ -233,14 +234,68 @@ async fn the_event_feed_reports_each_citys_violations_decisions_and_revocations_
         page.events[1].decision_number.as_deref(),
         Some(number.as_str())
     );
+    // Decision events carry the decision as it stands now (revoked), for the follower's copy.
+    let carried = page.events[1].decision.as_ref().expect("a decision record");
+    assert_eq!(carried.number, number);
+    assert_eq!(carried.status, RecordStatus::Revoked);
+    assert_eq!(carried.fine_fen, 20_000);
+    assert!(page.events[0].decision.is_none());
     assert_eq!(page.next_after, page.events[2].seq);
 
-    let rest = beijing.events_after(page.next_after, 100).await.unwrap();
+    let rest = beijing
+        .events_after(page.next_after, 100, Duration::ZERO)
+        .await
+        .unwrap();
     assert!(rest.events.is_empty());
     assert_eq!(rest.next_after, page.next_after);
-    let first_only = beijing.events_after(0, 1).await.unwrap();
+    let first_only = beijing.events_after(0, 1, Duration::ZERO).await.unwrap();
     assert_eq!(first_only.events.len(), 1);
 
-    let shanghai = t.authority(SHANGHAI).events_after(0, 100).await.unwrap();
+    let shanghai = t
+        .authority(SHANGHAI)
+        .events_after(0, 100, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(shanghai.events.len(), 1);
+}
+
+#[tokio::test]
+async fn a_held_feed_request_answers_as_soon_as_an_event_arrives() {
+    let t = start().await;
+    t.register(PLATE, BEIJING).await;
+    let beijing = t.authority(BEIJING);
+    let after = beijing
+        .events_after(0, 100, Duration::ZERO)
+        .await
+        .unwrap()
+        .next_after;
+
+    // Nothing new: the request is held for the whole wait, then answers empty.
+    let started = std::time::Instant::now();
+    let empty = beijing
+        .events_after(after, 100, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(empty.events.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "held {:?}",
+        started.elapsed()
+    );
+
+    // An event while it is held: answered at once, long before the wait ends.
+    let held = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let page = beijing
+            .events_after(after, 100, Duration::from_secs(20))
+            .await
+            .unwrap();
+        (page, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    t.violate(PLATE, BEIJING, "1625").await;
+    let (page, waited) = held.await.unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].kind, EventKind::ViolationRecorded);
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
 }

@@ -37,6 +37,9 @@ pub struct SetupPlan {
     pub cards: bool,
     /// Whether each user's wallet must hold enough to pay its share of the decisions.
     pub fund_balance: bool,
+    /// Whether each decision is looked up once before the clock starts, as a payer does before
+    /// paying (the payment states the amount shown); the timed phase then measures what follows.
+    pub look_up_first: bool,
     pub connections: usize,
 }
 
@@ -76,7 +79,11 @@ pub async fn create(
     let decisions = create_decisions(target, sandbox_token, plan, Arc::new(plates)).await?;
     let total_fen: i64 = decisions.iter().map(|d| d.amount_fen).sum();
     let users = create_users(target, plan, run_id, wallet_share(plan, total_fen)).await?;
-    Ok(Fixtures { users, decisions })
+    let fixtures = Fixtures { users, decisions };
+    if plan.look_up_first {
+        look_up_once(target, plan, &fixtures).await?;
+    }
+    Ok(fixtures)
 }
 
 /// Each user's top-up: twice its share of all decisions, so uneven spreading never runs dry.
@@ -191,6 +198,37 @@ async fn issue_decision(
         plate: plate.to_string(),
         amount_fen: issued.fine,
     })
+}
+
+/// Every decision looked up once, by the user who will act on it in the timed phase's first pass.
+async fn look_up_once(
+    target: &Target,
+    plan: &SetupPlan,
+    fixtures: &Fixtures,
+) -> Result<(), BenchError> {
+    let tokens: Arc<Vec<String>> =
+        Arc::new(fixtures.users.iter().map(|u| u.token.clone()).collect());
+    let numbers: Arc<Vec<String>> = Arc::new(
+        fixtures
+            .decisions
+            .iter()
+            .map(|d| d.number.clone())
+            .collect(),
+    );
+    let count = numbers.len();
+    parallel(target, plan.connections, count, move |mut conn, i| {
+        let (tokens, numbers) = (tokens.clone(), numbers.clone());
+        async move {
+            let path = format!("/api/v1/penalty-decisions/{}", numbers[i]);
+            let req = Req::get(&path, Some(&tokens[i % tokens.len()]));
+            let result = call(&mut conn, "looking a decision up", req, &[200])
+                .await
+                .map(|_| ());
+            (conn, result)
+        }
+    })
+    .await?;
+    Ok(())
 }
 
 async fn create_users(
@@ -394,6 +432,7 @@ mod tests {
             decisions: 100,
             cards: false,
             fund_balance: true,
+            look_up_first: false,
             connections: 1,
         };
         assert_eq!(

@@ -103,6 +103,8 @@ impl ScenarioKind {
             decisions,
             cards: self == Self::PayCard,
             fund_balance: matches!(self, Self::PayBalance | Self::Mixed),
+            // `mixed` measures the first lookup itself.
+            look_up_first: matches!(self, Self::Lookup | Self::PayBalance | Self::PayCard),
             connections: s.connections,
         }
     }

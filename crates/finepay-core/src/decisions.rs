@@ -1,5 +1,7 @@
-//! Looking up penalty decisions: fresh from the authority when it answers, else from the snapshot
-//! the platform kept the last time (with the amount due computed by SPEC's rule), else 503.
+//! Looking up penalty decisions. While the city's event feed is followed live (feeds.rs), the
+//! platform's kept copy is as current as the authority's record and is read directly; otherwise
+//! fresh from the authority when it answers, else from the copy kept the last time (with the
+//! amount due computed by SPEC's rule), else 503.
 
 use crate::authorities::AuthorityRoute;
 use crate::views::{CityView, DecisionView, ViolationView};
@@ -13,6 +15,9 @@ use finepay_store::{now_text, repo::decisions::DecisionRow};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
     Authority,
+    /// The kept copy, current because the city's feed is live.
+    Feed,
+    /// The kept copy while the authority is unreachable.
     Snapshot,
 }
 
@@ -49,12 +54,24 @@ impl Platform {
         }
     }
 
-    /// The decision fresh from its authority, or the kept snapshot when the authority is down.
+    /// The kept copy while the city's feed is live; else fresh from its authority, or the kept
+    /// snapshot when the authority is down.
     pub(crate) async fn current_decision(
         &self,
         number: &DecisionNumber,
         route: &AuthorityRoute,
     ) -> Result<CurrentDecision, CoreError> {
+        if self.inner.freshness.is_live(route.city.as_str()) {
+            let n = number.as_str().to_string();
+            let kept = self
+                .db()
+                .read(move |c| decisions::find_decision(c, &n))
+                .await?;
+            // A decision the feed has not brought yet is asked of the authority.
+            if let Some(row) = kept {
+                return from_snapshot(row, Source::Feed);
+            }
+        }
         match route.client.lookup_decision(number.as_str()).await {
             Ok(record) => {
                 let current = from_record(record)?;
@@ -71,7 +88,7 @@ impl Platform {
                     .read(move |c| decisions::find_decision(c, &n))
                     .await?
                     .ok_or(CoreError::AuthorityUnavailable)?;
-                from_snapshot(row)
+                from_snapshot(row, Source::Snapshot)
             }
         }
     }
@@ -146,6 +163,7 @@ fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
         due_on: current.charges.due_on.to_string(),
         source: match current.source {
             Source::Authority => "authority".into(),
+            Source::Feed => "feed".into(),
             Source::Snapshot => "snapshot".into(),
         },
     }
@@ -185,7 +203,7 @@ pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, Cor
     })
 }
 
-fn from_snapshot(row: DecisionRow) -> Result<CurrentDecision, CoreError> {
+fn from_snapshot(row: DecisionRow, source: Source) -> Result<CurrentDecision, CoreError> {
     let violation: ViolationRecord = serde_json::from_str(&row.violation_json)
         .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
     let issued_on = row
@@ -197,6 +215,6 @@ fn from_snapshot(row: DecisionRow) -> Result<CurrentDecision, CoreError> {
         row,
         violation,
         charges,
-        source: Source::Snapshot,
+        source,
     })
 }

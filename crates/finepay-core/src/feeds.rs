@@ -1,49 +1,124 @@
-//! Reads every authority's event feed (violations recorded, decisions issued and revoked) and
-//! turns each event about a bound plate into a notification for each user who bound it.
+//! Follows every authority's event feed (violations recorded, decisions issued and revoked): turns
+//! each event about a bound plate into a notification for each user who bound it, and keeps the
+//! platform's copies of the decisions it mentions current (a revocation, say).
 //!
 //! The read position is kept per city in the database and advanced with compare-and-set in the
 //! same job that writes the notifications: when two instances read the same page, one job commits
 //! and the other rolls back, so each event notifies once.
+//!
+//! One follower per city holds a long poll open ([`WAIT`]): a change at the authority arrives
+//! within milliseconds. While a city's follower is answered regularly, its feed is *live*
+//! ([`Freshness`]) and the kept copy of a decision is as current as the authority's own record, so
+//! lookups and payments read it instead of asking the authority each time (decisions.rs). A
+//! follower that fails or is not answered in time makes the feed stale at once, and decisions
+//! are fetched from the authority again.
 
 use crate::authorities::AuthorityRoute;
 use crate::notifications::record;
 use crate::{new_id, CoreError, Platform};
-use finepay_authority::{AuthorityError, EventKind, EventPage};
+use finepay_authority::{EventKind, EventPage};
 use finepay_domain::Plate;
 use finepay_store::now_text;
 use finepay_store::repo::notifications::NotificationRow;
 use finepay_store::repo::vehicles;
 use finepay_store::repo::{decisions, payments};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-const EVERY: Duration = Duration::from_secs(1);
-const PAGE: u32 = 200;
+/// How long the authority may hold a feed request with nothing new.
+const WAIT: Duration = Duration::from_secs(2);
+/// A feed is live while its last answer is at most this old (the hold plus a margin).
+const LIVE_FOR: Duration = Duration::from_millis(2_500);
+/// Pause after a failed read, so a down authority is not hammered.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+const PAGE: u32 = 500;
 
-pub(crate) async fn run(platform: Platform) {
+/// Per city, whether its feed is being followed closely enough to trust the kept decisions.
+pub(crate) struct Freshness {
+    origin: Instant,
+    /// Milliseconds since `origin` until which the city's feed counts as live; 0 = stale.
+    live_until_ms: HashMap<String, AtomicU64>,
+}
+
+impl Freshness {
+    pub(crate) fn new<'a>(cities: impl Iterator<Item = &'a str>) -> Freshness {
+        Freshness {
+            origin: Instant::now(),
+            live_until_ms: cities.map(|c| (c.to_owned(), AtomicU64::new(0))).collect(),
+        }
+    }
+
+    /// Whether the kept copies of `city`'s decisions are as current as the authority's records.
+    pub(crate) fn is_live(&self, city: &str) -> bool {
+        self.live_until_ms
+            .get(city)
+            .is_some_and(|t| self.now_ms() < t.load(Ordering::Acquire))
+    }
+
+    /// Everything the authority said up to now has been applied.
+    fn caught_up(&self, city: &str) {
+        if let Some(t) = self.live_until_ms.get(city) {
+            let until = self.now_ms() + u64::try_from(LIVE_FOR.as_millis()).unwrap_or(u64::MAX);
+            t.store(until, Ordering::Release);
+        }
+    }
+
+    fn stale(&self, city: &str) {
+        if let Some(t) = self.live_until_ms.get(city) {
+            t.store(0, Ordering::Release);
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Start one follower per city.
+pub(crate) fn start(platform: &Platform) {
+    for route in platform.authorities().all() {
+        tokio::spawn(follow(platform.clone(), route.clone()));
+    }
+}
+
+async fn follow(platform: Platform, route: AuthorityRoute) {
+    let city = route.city.as_str().to_string();
     loop {
-        tokio::time::sleep(EVERY).await;
-        for route in platform.authorities().all() {
-            if let Err(e) = platform.read_feed(route).await {
-                tracing::warn!(city = %route.city, error = %e, "reading an authority's event feed failed; will retry");
+        match platform.read_feed(&route).await {
+            Ok(Read::CaughtUp) => platform.inner.freshness.caught_up(&city),
+            Ok(Read::Behind) => {}
+            Err(e) => {
+                platform.inner.freshness.stale(&city);
+                tracing::debug!(city = %city, error = %e, "reading an authority's event feed failed; will retry");
+                tokio::time::sleep(RETRY_AFTER).await;
             }
         }
     }
 }
 
+/// What one read of a feed achieved.
+enum Read {
+    /// Every event the authority had when it answered is applied.
+    CaughtUp,
+    /// Another instance applied this page first, or there is more: read again at once.
+    Behind,
+}
+
 impl Platform {
-    async fn read_feed(&self, route: &AuthorityRoute) -> Result<(), CoreError> {
+    async fn read_feed(&self, route: &AuthorityRoute) -> Result<Read, CoreError> {
         let city = route.city.as_str().to_string();
         let c2 = city.clone();
         let after = self.db().read(move |c| vehicles::cursor(c, &c2)).await?;
-        let page = match route.client.events_after(after, PAGE).await {
+        let page = match route.client.events_after(after, PAGE, WAIT).await {
             Ok(page) => page,
-            // An authority that is down or offers no feed is asked again next round.
-            Err(AuthorityError::Unavailable(_) | AuthorityError::Protocol(_)) => return Ok(()),
+            // An authority that is down or offers no feed is asked again after a pause.
             Err(e) => return Err(CoreError::Internal(e.to_string())),
         };
         if page.events.is_empty() && page.next_after == after {
-            return Ok(());
+            return Ok(Read::CaughtUp);
         }
+        let full = page.events.len() >= PAGE as usize;
         let written = self
             .db()
             .writer()
@@ -55,13 +130,14 @@ impl Platform {
             })
             .await?;
         match written {
-            Ok(n) if n > 0 => {
-                self.wake_dispatcher();
-                Ok(())
+            Ok(n) => {
+                if n > 0 {
+                    self.wake_dispatcher();
+                }
+                Ok(if full { Read::Behind } else { Read::CaughtUp })
             }
-            Ok(_) => Ok(()),
             // Another instance took this page first.
-            Err(CoreError::Conflict) => Ok(()),
+            Err(CoreError::Conflict) => Ok(Read::Behind),
             Err(e) => Err(e),
         }
     }
@@ -77,6 +153,13 @@ fn notify_page(
     let mut written = 0;
     let now = now_text();
     for event in &page.events {
+        if let Some(record) = &event.decision {
+            // The decision as the authority has it now: keep our copy, if we have one, current.
+            // A decision nobody looked up is not copied: until someone does, it counts as never
+            // fetched (SPEC §4: 503 while its authority is unreachable).
+            let current = crate::decisions::from_record((**record).clone())?;
+            decisions::refresh_decision(c, &current.row)?;
+        }
         if event.kind == EventKind::DecisionRevoked {
             if let Some(number) = &event.decision_number {
                 decisions::set_decision_status(c, number, "revoked")?;

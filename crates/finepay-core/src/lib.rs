@@ -96,6 +96,8 @@ struct Inner {
     groups_in_flight: Mutex<HashSet<String>>,
     /// Bank references whose charge a request is handling right now; the resolver leaves them be.
     charges_in_flight: Mutex<HashSet<String>>,
+    /// Which cities' feeds are followed closely enough to serve kept decisions.
+    freshness: feeds::Freshness,
 }
 
 impl Platform {
@@ -108,6 +110,7 @@ impl Platform {
         config: PlatformConfig,
     ) -> Platform {
         let limiter = ratelimit::RateLimiter::new(config.lookup_limits);
+        let freshness = feeds::Freshness::new(authorities.all().iter().map(|r| r.city.as_str()));
         Platform {
             inner: Arc::new(Inner {
                 db,
@@ -121,6 +124,7 @@ impl Platform {
                 events,
                 hashing: hashing::HashPool::start(),
                 groups_in_flight: Mutex::new(HashSet::new()),
+                freshness,
             }),
         }
     }
@@ -130,7 +134,7 @@ impl Platform {
     pub fn start_workers(&self) {
         tokio::spawn(dispatcher::run(self.clone()));
         tokio::spawn(resolver::run(self.clone()));
-        tokio::spawn(feeds::run(self.clone()));
+        feeds::start(self);
         tokio::spawn(self.inner.events.clone().consume());
     }
 

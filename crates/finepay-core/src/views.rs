@@ -82,8 +82,10 @@ pub struct DecisionView {
     pub points: i64,
     pub issued_on: String,
     pub due_on: String,
-    /// `authority` when just fetched, `snapshot` when the authority is unreachable and the amount
-    /// was computed from the last fetched record by the SPEC rule.
+    /// `authority` when just fetched; `feed` when read from the platform's copy while the
+    /// authority's event feed is followed live (as current as the authority's record); `snapshot`
+    /// when the authority is unreachable and the copy may be behind. With `feed` and `snapshot`
+    /// the amount is computed from the kept fine and `issued_on` by the SPEC rule.
     pub source: String,
 }
 

@@ -296,7 +296,11 @@ async fn decision(
 
 async fn revoke(State(sandbox): State<SandboxAuthority>, Path(number): Path<String>) -> ApiResult {
     let wanted = number.clone();
-    blocking(move || sandbox.revoke(&wanted)).await?;
+    let s = sandbox.clone();
+    if let Some((city, seq)) = blocking(move || s.revoke(&wanted)).await? {
+        // Answer once the platforms following the feed have the revocation (bounded wait).
+        sandbox.inner.feed.acknowledged(&city, seq).await;
+    }
     Ok(Json(json!({ "number": number, "status": "revoked" })).into_response())
 }
 

@@ -14,6 +14,7 @@
 //! restarted sandbox is a recovered authority, and a test never inherits another run's outage.
 
 mod control_api;
+mod feed;
 mod protocol_api;
 mod services;
 mod store;
@@ -277,6 +278,7 @@ struct Inner {
     conn: Mutex<Connection>,
     config: SandboxConfig,
     catalogue: &'static Catalogue,
+    feed: feed::Feed,
 }
 
 impl std::fmt::Debug for SandboxAuthority {
@@ -308,6 +310,7 @@ impl SandboxAuthority {
                 conn: Mutex::new(conn),
                 config,
                 catalogue: Catalogue::builtin(),
+                feed: feed::Feed::new(),
             }),
         })
     }
@@ -411,6 +414,7 @@ impl SandboxAuthority {
         row.id = store::insert_violation(&tx, &row, now)?;
         store::insert_event(&tx, EventKind::ViolationRecorded, &row, None, now)?;
         tx.commit()?;
+        self.inner.feed.committed();
         Ok(ViolationId(row.id.to_string()))
     }
 
@@ -432,6 +436,7 @@ impl SandboxAuthority {
             .ok_or_else(|| SandboxError::Corrupt(format!("violation {id} has no vehicle")))?;
         let issued = self.decide(&tx, violation, issued_on, &owner.owner_id_number)?;
         tx.commit()?;
+        self.inner.feed.committed();
         Ok(issued)
     }
 
@@ -491,8 +496,9 @@ impl SandboxAuthority {
         })
     }
 
-    /// Withdraw a decision, paid or not. Revoking a revoked decision is a no-op.
-    pub fn revoke(&self, number: &str) -> Result<(), SandboxError> {
+    /// Withdraw a decision, paid or not. Revoking a revoked decision is a no-op. Returns the
+    /// city and the feed position of the `decision.revoked` event, if one was logged.
+    pub fn revoke(&self, number: &str) -> Result<Option<(String, i64)>, SandboxError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let decision =
@@ -501,17 +507,20 @@ impl SandboxAuthority {
                 id: number.to_owned(),
             })?;
         let now = Utc::now();
+        let mut logged = None;
         if store::mark_revoked(&tx, number, now)? {
-            store::insert_event(
+            let seq = store::insert_event(
                 &tx,
                 EventKind::DecisionRevoked,
                 &decision.violation,
                 Some(number),
                 now,
             )?;
+            logged = Some((decision.city_code.clone(), seq));
         }
         tx.commit()?;
-        Ok(())
+        self.inner.feed.committed();
+        Ok(logged)
     }
 
     /// Set a city's fault-injection mode.

@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use std::time::Duration;
 
 pub(super) fn router(sandbox: SandboxAuthority) -> Router {
     Router::new()
@@ -371,6 +372,8 @@ async fn licence_points(
 struct EventsQuery {
     after: Option<i64>,
     limit: Option<u32>,
+    /// Hold the request up to this long while there is nothing new (a long poll).
+    wait_ms: Option<u64>,
 }
 
 async fn events(
@@ -382,13 +385,31 @@ async fn events(
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "after and limit must be non-negative integers",
+            "after, limit and wait_ms must be non-negative integers",
         );
     };
     let after = query.after.unwrap_or(0);
     let limit = query.limit.unwrap_or(100);
-    match blocking(move || sandbox.events(&city, after, limit)).await {
-        Ok(page) => Json(page).into_response(),
-        Err(response) => response,
+    let wait = Duration::from_millis(query.wait_ms.unwrap_or(0)).min(super::feed::MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribed before the first read, so an event committed in between still wakes us.
+    let mut changes = sandbox.inner.feed.subscribe();
+    loop {
+        let (s, c) = (sandbox.clone(), city.clone());
+        let page = match blocking(move || s.events(&c, after, limit)).await {
+            Ok(page) => page,
+            Err(response) => return response,
+        };
+        if !page.events.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Json(page).into_response();
+        }
+        // A timeout or a closed channel ends the wait; the next read answers either way.
+        if !matches!(
+            tokio::time::timeout_at(deadline, changes.changed()).await,
+            Ok(Ok(()))
+        ) {
+            let page = blocking(move || sandbox.events(&city, after, limit)).await;
+            return page.map_or_else(|r| r, |p| Json(p).into_response());
+        }
     }
 }

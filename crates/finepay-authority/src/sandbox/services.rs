@@ -169,6 +169,7 @@ impl SandboxAuthority {
         })?;
         tx.commit()?;
         drop(conn);
+        self.inner.feed.committed();
         self.to_record(row, today_in_shanghai()).map(Ok)
     }
 
@@ -192,10 +193,26 @@ impl SandboxAuthority {
 
     /// `city`'s events after `after`, oldest first, at most `limit` (capped at
     /// [`MAX_EVENTS_PER_PAGE`]).
+    /// Decision events carry the decision as it stands now, so a follower can keep a copy.
     pub fn events(&self, city: &str, after: i64, limit: u32) -> Result<EventPage, SandboxError> {
         self.authority_city(city)?;
+        self.inner.feed.asked(city, after);
         let limit = limit.clamp(1, MAX_EVENTS_PER_PAGE);
-        let events = store::events_after(&self.conn(), city, after, limit)?;
+        let today = today_in_shanghai();
+        let conn = self.conn();
+        let mut events = store::events_after(&conn, city, after, limit)?;
+        let mut rows = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if let Some(number) = &event.decision_number {
+                if let Some(row) = store::find_decision(&conn, number)? {
+                    rows.push((i, row));
+                }
+            }
+        }
+        drop(conn);
+        for (i, row) in rows {
+            events[i].decision = Some(Box::new(self.to_record(row, today)?));
+        }
         let next_after = events.last().map_or(after, |e| e.seq);
         Ok(EventPage {
             city_code: city.to_owned(),

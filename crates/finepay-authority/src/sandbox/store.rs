@@ -574,7 +574,7 @@ pub(super) fn insert_event(
     violation: &ViolationRow,
     decision_number: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), SandboxError> {
+) -> Result<i64, SandboxError> {
     conn.execute(
         "INSERT INTO events (city_code, kind, plate, violation_id, decision_number, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -587,7 +587,7 @@ pub(super) fn insert_event(
             time_text(now)
         ],
     )?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// A city's events after `after`, oldest first.
@@ -623,6 +623,7 @@ pub(super) fn events_after(
                 plate,
                 violation_id: violation_id.to_string(),
                 decision_number,
+                decision: None,
                 at: parse_time(&at)?,
             })
         })

@@ -58,6 +58,29 @@ pub fn upsert_decision(c: &dyn Sql, d: &DecisionRow) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Bring a kept copy up to date with the authority's record; a decision not kept is left alone
+/// (the platform keeps only decisions someone looked up). True when a copy was updated.
+pub fn refresh_decision(c: &dyn Sql, d: &DecisionRow) -> Result<bool, StoreError> {
+    let changed = c.execute(
+        "UPDATE decisions SET city_code = $2, status = $3, plate = $4, owner_name = $5,
+                violation_json = $6, fine = $7, points = $8, issued_on = $9, fetched_at = $10
+         WHERE number = $1",
+        params![
+            &d.number,
+            &d.city_code,
+            &d.status,
+            &d.plate,
+            &d.owner_name,
+            &d.violation_json,
+            d.fine,
+            d.points,
+            &d.issued_on,
+            &d.fetched_at
+        ],
+    )?;
+    Ok(changed > 0)
+}
+
 pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, StoreError> {
     c.query_opt(
         "SELECT number, city_code, status, plate, owner_name, violation_json, fine, points, issued_on, fetched_at
