@@ -110,7 +110,7 @@ impl Db {
         Ok(Db {
             backend,
             writer: Writer::spawn(writer_conn, config)?,
-            readers: ReadPool::new(readers),
+            readers: ReadPool::new(readers, backend == Backend::Sqlite),
         })
     }
 
