@@ -6,8 +6,9 @@
 
 use crate::protocol::{
     sign, DecisionRecord, ErrorEnvelope, EventPage, HandlingRefusal, HandlingRequest,
-    LicencePoints, LicencePointsRequest, NoticeAnswer, NoticeList, NoticeResult, PaymentNotice,
-    VehicleCheck, VehicleCheckRequest, ViolationList, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    LicencePoints, LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeList,
+    NoticeResult, PaymentNotice, VehicleCheck, VehicleCheckRequest, ViolationList,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -27,6 +28,19 @@ pub trait Authority: Send + Sync + 'static {
         notice: &PaymentNotice,
     ) -> Result<NoticeOutcome, AuthorityError>;
 
+    /// Several notices at once (at most [`crate::MAX_NOTICES_PER_BATCH`]): one outcome per notice,
+    /// in order, as if sent one by one. The default sends them one by one; an error means none of
+    /// the outcomes is known (each notice may or may not have arrived: safe to send again).
+    async fn send_payment_notices(
+        &self,
+        notices: &[PaymentNotice],
+    ) -> Result<Vec<NoticeOutcome>, AuthorityError> {
+        let mut outcomes = Vec::with_capacity(notices.len());
+        for notice in notices {
+            outcomes.push(self.send_payment_notice(notice).await?);
+        }
+        Ok(outcomes)
+    }
     /// The notices the authority accepted for payments made on `date` (Asia/Shanghai), for the
     /// daily reconciliation. Not every authority offers it; the default says so.
     async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {
@@ -318,6 +332,42 @@ impl Authority for HttpAuthority {
                 "HTTP {status} with result {result:?}"
             ))),
         }
+    }
+
+    async fn send_payment_notices(
+        &self,
+        notices: &[PaymentNotice],
+    ) -> Result<Vec<NoticeOutcome>, AuthorityError> {
+        let batch = NoticeBatch {
+            notices: notices.to_vec(),
+        };
+        let (status, body) = self.post(&["payment-notices", "batch"], &batch).await?;
+        if status != StatusCode::OK {
+            return Err(common_failure(status, &body));
+        }
+        let answer: NoticeBatchAnswer = decode(&body)?;
+        if answer.results.len() != notices.len()
+            || answer
+                .results
+                .iter()
+                .zip(notices)
+                .any(|(r, n)| r.payment_id != n.payment_id)
+        {
+            return Err(AuthorityError::Protocol(
+                "the batch answer does not match the notices sent".into(),
+            ));
+        }
+        Ok(answer
+            .results
+            .into_iter()
+            .map(|r| match r.result {
+                NoticeResult::Accepted => NoticeOutcome::Accepted,
+                NoticeResult::Duplicate => NoticeOutcome::Duplicate,
+                NoticeResult::Rejected => NoticeOutcome::Rejected {
+                    reason: r.reason.unwrap_or_else(|| "unspecified".to_owned()),
+                },
+            })
+            .collect())
     }
 
     async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {

@@ -22,4 +22,5 @@ pub use client::{Authority, AuthorityError, HandlingOutcome, HttpAuthority, Noti
 pub use protocol::{
     AcceptedNotice, AuthorityEvent, DecisionRecord, EventKind, EventPage, HandlingRequest,
     NoticeList, PaymentNotice, RecordStatus, ViolationList, ViolationRecord, ViolationSummary,
+    MAX_NOTICES_PER_BATCH,
 };

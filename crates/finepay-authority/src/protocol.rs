@@ -149,6 +149,35 @@ pub struct NoticeAnswer {
     pub reason: Option<String>,
 }
 
+/// Most notices in one batch (`POST .../payment-notices/batch`); keeps the body under 64 KiB.
+pub const MAX_NOTICES_PER_BATCH: usize = 200;
+
+/// `POST .../payment-notices/batch`: several notices in one request, judged in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeBatch {
+    /// At most [`MAX_NOTICES_PER_BATCH`].
+    pub notices: Vec<PaymentNotice>,
+}
+
+/// The verdict on one notice of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchVerdict {
+    /// The notice's payment id.
+    pub payment_id: String,
+    /// What happened, as for a single notice.
+    pub result: NoticeResult,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer to a batch: one verdict per notice, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeBatchAnswer {
+    /// Verdicts, in the order of the batch.
+    pub results: Vec<BatchVerdict>,
+}
+
 /// One accepted notice in a day's list (`GET .../notices?date=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptedNotice {

@@ -136,6 +136,66 @@ async fn a_notice_takes_effect_once_however_often_it_is_sent() {
 }
 
 #[tokio::test]
+async fn a_batch_of_notices_is_judged_in_order_as_if_sent_one_by_one() {
+    let t = start().await;
+    let (a, b, c) = (
+        t.red_light_decision(None).await,
+        t.red_light_decision(None).await,
+        t.red_light_decision(None).await,
+    );
+    let authority = t.authority(BEIJING);
+    authority
+        .send_payment_notice(&notice("pay_a", &a, 20_000))
+        .await
+        .unwrap();
+    let batch = [
+        notice("pay_a", &a, 20_000),                 // sent before: duplicate
+        notice("pay_b", &b, 20_000),                 // accepted
+        notice("pay_b2", &b, 20_000),                // the same decision again in the batch
+        notice("pay_c", &c, 19_999),                 // wrong amount
+        notice("pay_x", "1100000000009999", 20_000), // no such decision
+    ];
+    let outcomes = authority.send_payment_notices(&batch).await.unwrap();
+    let rejected = |reason: &str| NoticeOutcome::Rejected {
+        reason: reason.into(),
+    };
+    assert_eq!(
+        outcomes,
+        [
+            NoticeOutcome::Duplicate,
+            NoticeOutcome::Accepted,
+            rejected("already_paid"),
+            rejected("amount_mismatch"),
+            rejected("not_found"),
+        ]
+    );
+    let record = authority.lookup_decision(&b).await.unwrap();
+    assert_eq!(record.payment_id.as_deref(), Some("pay_b"));
+    assert_eq!(
+        authority.lookup_decision(&c).await.unwrap().status,
+        RecordStatus::Unpaid
+    );
+    // The same batch again changes nothing: each payment id is taken once.
+    let again = authority.send_payment_notices(&batch).await.unwrap();
+    assert_eq!(again[1], NoticeOutcome::Duplicate);
+    assert_eq!(t.sandbox.notice_deliveries("pay_b").unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_down_authority_refuses_a_batch_as_unavailable() {
+    let t = start().await;
+    let number = t.red_light_decision(None).await;
+    t.sandbox.set_mode(BEIJING, Mode::Down).unwrap();
+    let err = t
+        .authority(BEIJING)
+        .send_payment_notices(&[notice("pay_1", &number, 20_000)])
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(t.sandbox.notice_deliveries("pay_1").unwrap(), 0);
+}
+
+#[tokio::test]
 async fn a_second_payment_for_a_paid_decision_is_rejected_as_already_paid() {
     let t = start().await;
     let number = t.red_light_decision(None).await;

@@ -5,7 +5,7 @@
 //! not marked (a crash in between) is harmless when sent again.
 
 use crate::{CoreError, Platform};
-use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice};
+use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice, MAX_NOTICES_PER_BATCH};
 use finepay_store::repo::{outbox, payments};
 use finepay_store::{now_text, time_text};
 use rand::Rng;
@@ -170,6 +170,12 @@ impl Platform {
         city: &str,
         rows: Vec<outbox::OutboxRow>,
     ) -> Vec<(outbox::OutboxRow, Delivery)> {
+        if rows
+            .first()
+            .is_some_and(|r| r.kind == crate::payments::NOTICE_KIND)
+        {
+            return self.deliver_notices(city, rows).await;
+        }
         let mut out = Vec::with_capacity(rows.len());
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else { return out };
@@ -210,6 +216,70 @@ impl Platform {
         out
     }
 
+    /// A city's payment notices, [`MAX_NOTICES_PER_BATCH`] to a request: one request and one
+    /// authority transaction for many payments. The first batch probes: an unreachable authority
+    /// gets no more requests this round. A slow one gets no new batch after [`ROUND_BUDGET`].
+    async fn deliver_notices(
+        &self,
+        city: &str,
+        rows: Vec<outbox::OutboxRow>,
+    ) -> Vec<(outbox::OutboxRow, Delivery)> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut readable = Vec::with_capacity(rows.len());
+        for row in rows {
+            match serde_json::from_str::<PaymentNotice>(&row.payload) {
+                Ok(notice) => readable.push((row, notice)),
+                Err(e) => {
+                    let why = format!("unreadable notice: {e}");
+                    out.push((row, Delivery::Retry(why)));
+                }
+            }
+        }
+        let Some(route) = self.authorities().for_city(city) else {
+            let why = format!("no authority configured for city {city}");
+            out.extend(
+                readable
+                    .into_iter()
+                    .map(|(r, _)| (r, Delivery::Retry(why.clone()))),
+            );
+            return out;
+        };
+        let started = std::time::Instant::now();
+        let mut batches = Vec::new();
+        while !readable.is_empty() {
+            let rest = readable.split_off(readable.len().min(MAX_NOTICES_PER_BATCH));
+            batches.push(std::mem::replace(&mut readable, rest));
+        }
+        let mut batches = batches.into_iter();
+        let mut unreachable = false;
+        for batch in batches.by_ref() {
+            if unreachable || started.elapsed() > ROUND_BUDGET {
+                let left = if unreachable {
+                    Delivery::Retry("authority unreachable".into())
+                } else {
+                    Delivery::Release
+                };
+                out.extend(batch.into_iter().map(|(r, _)| (r, left.clone())));
+                continue;
+            }
+            let notices: Vec<PaymentNotice> = batch.iter().map(|(_, n)| n.clone()).collect();
+            match route.client.send_payment_notices(&notices).await {
+                Ok(outcomes) => {
+                    for ((row, _), outcome) in batch.into_iter().zip(outcomes) {
+                        out.push((row, delivery_of(Ok(outcome))));
+                    }
+                }
+                Err(e) => {
+                    unreachable = e.is_transient();
+                    for (row, _) in batch {
+                        out.push((row, delivery_of(Err(e.clone()))));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
         if row.kind == crate::refunds::ORPHAN_REFUND_KIND {
             return match self.orphan_refund(&row.payload).await {
@@ -238,12 +308,7 @@ impl Platform {
             Ok(n) => n,
             Err(e) => return Delivery::Retry(format!("unreadable notice: {e}")),
         };
-        match route.client.send_payment_notice(&notice).await {
-            Ok(NoticeOutcome::Accepted | NoticeOutcome::Duplicate) => Delivery::Confirmed,
-            Ok(NoticeOutcome::Rejected { reason }) => Delivery::Rejected(reason),
-            Err(AuthorityError::NotFound) => Delivery::Rejected("not_found".into()),
-            Err(e) => Delivery::Retry(e.to_string()),
-        }
+        delivery_of(route.client.send_payment_notice(&notice).await)
     }
 
     /// Records every outcome of a round in one writer job.
@@ -354,6 +419,16 @@ impl Platform {
 }
 
 /// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.
+/// What a notice's answer means for its outbox row.
+fn delivery_of(answer: Result<NoticeOutcome, AuthorityError>) -> Delivery {
+    match answer {
+        Ok(NoticeOutcome::Accepted | NoticeOutcome::Duplicate) => Delivery::Confirmed,
+        Ok(NoticeOutcome::Rejected { reason }) => Delivery::Rejected(reason),
+        Err(AuthorityError::NotFound) => Delivery::Rejected("not_found".into()),
+        Err(e) => Delivery::Retry(e.to_string()),
+    }
+}
+
 fn backoff(attempts: i64) -> chrono::Duration {
     let exp = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
     let base = FIRST_BACKOFF

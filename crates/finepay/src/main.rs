@@ -9,6 +9,9 @@ use std::process::ExitCode;
 /// mimalloc instead of glibc's malloc: glibc keeps a memory arena per thread that touched the
 /// heap (tokio workers, the blocking pool, the writer, the hashing threads) and returns little of
 /// it, which roughly doubled the server's resident memory under load (BENCHMARKS.md).
+/// Threads of the runtime's blocking pool (tokio's default is 512).
+const BLOCKING_THREADS: usize = 24;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -130,7 +133,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if no_group_commit {
                 config.writer.max_batch = 1;
             }
-            let runtime = tokio::runtime::Runtime::new()?;
+            // Blocking work is short (PostgreSQL reads, the sandboxes' SQLite calls, which take one
+            // connection's lock in turn): a few threads do it as fast as hundreds would, and each
+            // idle thread keeps an allocator heap of its own.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(BLOCKING_THREADS)
+                .build()?;
             runtime.block_on(serve(config, demo))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -615,27 +615,47 @@ impl SandboxAuthority {
         city: &str,
         notice: &PaymentNotice,
     ) -> Result<NoticeVerdict, SandboxError> {
+        let mut verdicts = self.receive_notices(city, std::slice::from_ref(notice))?;
+        verdicts
+            .pop()
+            .ok_or_else(|| SandboxError::Corrupt("a notice got no verdict".to_owned()))
+    }
+
+    /// Take several notices for `city` in one transaction, judged in order as if sent one by one
+    /// (two notices for one decision in a batch: the second is `already_paid`).
+    pub fn receive_notices(
+        &self,
+        city: &str,
+        notices: &[PaymentNotice],
+    ) -> Result<Vec<NoticeVerdict>, SandboxError> {
         let now = Utc::now();
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let verdict = judge_notice(&tx, city, notice, now)?;
-        store::insert_delivery(
-            &tx,
-            &notice.payment_id,
-            &notice.decision_number,
-            city,
-            verdict.outcome(),
-            now,
-        )?;
+        let mut verdicts = Vec::with_capacity(notices.len());
+        for notice in notices {
+            let verdict = judge_notice(&tx, city, notice, now)?;
+            store::insert_delivery(
+                &tx,
+                &notice.payment_id,
+                &notice.decision_number,
+                city,
+                verdict.outcome(),
+                now,
+            )?;
+            verdicts.push(verdict);
+        }
         tx.commit()?;
-        tracing::info!(
-            city_code = city,
-            payment_id = %notice.payment_id,
-            decision_number = %notice.decision_number,
-            outcome = verdict.outcome(),
-            "sandbox authority received a payment notice"
-        );
-        Ok(verdict)
+        drop(conn);
+        for (notice, verdict) in notices.iter().zip(&verdicts) {
+            tracing::debug!(
+                city_code = city,
+                payment_id = %notice.payment_id,
+                decision_number = %notice.decision_number,
+                outcome = verdict.outcome(),
+                "sandbox authority received a payment notice"
+            );
+        }
+        Ok(verdicts)
     }
 
     /// A city's accepted notices whose payment fell on `date` (Asia/Shanghai), for reconciliation.

@@ -7,8 +7,9 @@
 
 use super::{Mode, NoticeVerdict, SandboxAuthority, SandboxError};
 use crate::protocol::{
-    verify, ErrorBody, ErrorEnvelope, HandlingRefusal, HandlingRequest, LicencePointsRequest,
-    NoticeAnswer, NoticeResult, PaymentNotice, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES,
+    verify, BatchVerdict, ErrorBody, ErrorEnvelope, HandlingRefusal, HandlingRequest,
+    LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeResult,
+    PaymentNotice, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES, MAX_NOTICES_PER_BATCH,
     SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use axum::body::{Body, Bytes};
@@ -27,6 +28,10 @@ pub(super) fn router(sandbox: SandboxAuthority) -> Router {
     Router::new()
         .route("/authority/v1/{city}/decisions/{number}", get(lookup))
         .route("/authority/v1/{city}/payment-notices", post(notice))
+        .route(
+            "/authority/v1/{city}/payment-notices/batch",
+            post(notice_batch),
+        )
         .route("/authority/v1/{city}/notices", get(notices_of_day))
         .route("/authority/v1/{city}/vehicle-checks", post(vehicle_check))
         .route(
@@ -233,16 +238,68 @@ async fn notice(
             )
         }
     };
-    if notice.payment_id.is_empty() || notice.payment_id.len() > 255 || notice.amount_fen <= 0 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "payment_id must have 1 to 255 characters and amount_fen must be positive",
-        );
+    if let Some(problem) = notice_problem(&notice) {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", problem);
     }
     match blocking(move || sandbox.receive_notice(&city, &notice)).await {
         Ok(verdict) => notice_answer(verdict),
         Err(response) => response,
+    }
+}
+
+/// Whether a notice's fields are in range; the message says what is wrong.
+fn notice_problem(notice: &PaymentNotice) -> Option<&'static str> {
+    (notice.payment_id.is_empty() || notice.payment_id.len() > 255 || notice.amount_fen <= 0)
+        .then_some("payment_id must have 1 to 255 characters and amount_fen must be positive")
+}
+
+async fn notice_batch(
+    State(sandbox): State<SandboxAuthority>,
+    Path(city): Path<String>,
+    body: Bytes,
+) -> Response {
+    let batch: NoticeBatch = match json_body(&body) {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    if batch.notices.is_empty() || batch.notices.len() > MAX_NOTICES_PER_BATCH {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("a batch holds 1 to {MAX_NOTICES_PER_BATCH} notices"),
+        );
+    }
+    if let Some(problem) = batch.notices.iter().find_map(notice_problem) {
+        return error(StatusCode::BAD_REQUEST, "invalid_request", problem);
+    }
+    let notices = batch.notices;
+    let answer = blocking(move || {
+        let verdicts = sandbox.receive_notices(&city, &notices)?;
+        Ok(notices
+            .iter()
+            .zip(verdicts)
+            .map(|(n, v)| {
+                let (result, reason) = verdict_parts(v);
+                BatchVerdict {
+                    payment_id: n.payment_id.clone(),
+                    result,
+                    reason,
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await;
+    match answer {
+        Ok(results) => Json(NoticeBatchAnswer { results }).into_response(),
+        Err(response) => response,
+    }
+}
+
+fn verdict_parts(verdict: NoticeVerdict) -> (NoticeResult, Option<String>) {
+    match verdict {
+        NoticeVerdict::Accepted => (NoticeResult::Accepted, None),
+        NoticeVerdict::Duplicate => (NoticeResult::Duplicate, None),
+        NoticeVerdict::Rejected(reason) => (NoticeResult::Rejected, Some(reason.to_owned())),
     }
 }
 

@@ -7,7 +7,35 @@
 use super::SandboxError;
 use crate::protocol::{AuthorityEvent, EventKind, RecordStatus};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
+
+/// `execute` and `query_row` through the connection's statement cache: the notice and lookup
+/// paths run thousands of times a second under the benchmark, and re-preparing each statement was
+/// a visible share of the process's CPU.
+trait Cached {
+    fn exec_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn exec_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS vehicles (
@@ -89,6 +117,7 @@ pub(super) fn prepare(conn: &Connection) -> Result<(), SandboxError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
     Ok(())
@@ -125,7 +154,7 @@ pub(super) fn find_vehicle(
     plate: &str,
 ) -> Result<Option<VehicleRow>, SandboxError> {
     let row = conn
-        .query_row(
+        .row_cached(
             "SELECT plate, vin, owner_name, owner_id_number, city_code FROM vehicles WHERE plate = ?1",
             [plate],
             |r| {
@@ -147,7 +176,7 @@ pub(super) fn insert_vehicle(
     v: &VehicleRow,
     now: DateTime<Utc>,
 ) -> Result<(), SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO vehicles (plate, vin, owner_name, owner_id_number, city_code, registered_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -178,7 +207,7 @@ pub(super) fn insert_violation(
     v: &ViolationRow,
     now: DateTime<Utc>,
 ) -> Result<i64, SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO violations (city_code, plate, code, occurred_at, location, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -198,7 +227,7 @@ pub(super) fn find_violation(
     id: i64,
 ) -> Result<Option<ViolationRow>, SandboxError> {
     let row = conn
-        .query_row(
+        .row_cached(
             "SELECT id, city_code, plate, code, occurred_at, location FROM violations WHERE id = ?1",
             [id],
             |r| {
@@ -230,7 +259,7 @@ pub(super) fn violation_has_decision(
     conn: &Connection,
     violation_id: i64,
 ) -> Result<bool, SandboxError> {
-    let n: i64 = conn.query_row(
+    let n: i64 = conn.row_cached(
         "SELECT COUNT(*) FROM decisions WHERE violation_id = ?1",
         [violation_id],
         |r| r.get(0),
@@ -240,12 +269,12 @@ pub(super) fn violation_has_decision(
 
 /// Take the next serial of a city's decision numbers (1, 2, ...). Call inside a transaction.
 pub(super) fn next_serial(conn: &Connection, city_code: &str) -> Result<i64, SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO serial_counters (city_code, last_serial) VALUES (?1, 1)
          ON CONFLICT (city_code) DO UPDATE SET last_serial = last_serial + 1",
         [city_code],
     )?;
-    let serial = conn.query_row(
+    let serial = conn.row_cached(
         "SELECT last_serial FROM serial_counters WHERE city_code = ?1",
         [city_code],
         |r| r.get(0),
@@ -269,7 +298,7 @@ pub(super) fn insert_decision(
     conn: &Connection,
     d: &NewDecisionRow<'_>,
 ) -> Result<(), SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO decisions
              (number, violation_id, city_code, fine_fen, points, issued_on, status, licence_number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'unpaid', ?7)",
@@ -349,7 +378,7 @@ pub(super) fn find_decision(
     number: &str,
 ) -> Result<Option<DecisionRow>, SandboxError> {
     let raw = conn
-        .query_row(DECISION_SELECT, [number], read_raw_decision)
+        .row_cached(DECISION_SELECT, [number], read_raw_decision)
         .optional()?;
     raw.map(decision_from_raw).transpose()
 }
@@ -392,7 +421,7 @@ pub(super) fn mark_paid(
     amount_fen: i64,
     paid_at: DateTime<Utc>,
 ) -> Result<bool, SandboxError> {
-    let changed = conn.execute(
+    let changed = conn.exec_cached(
         "UPDATE decisions SET status = 'paid', payment_id = ?2, paid_amount_fen = ?3, paid_at = ?4
          WHERE number = ?1 AND status = 'unpaid'",
         params![number, payment_id, amount_fen, time_text(paid_at)],
@@ -406,7 +435,7 @@ pub(super) fn mark_revoked(
     number: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, SandboxError> {
-    let changed = conn.execute(
+    let changed = conn.exec_cached(
         "UPDATE decisions SET status = 'revoked', revoked_at = ?2
          WHERE number = ?1 AND status IN ('unpaid', 'paid')",
         params![number, time_text(now)],
@@ -420,7 +449,7 @@ pub(super) fn accepted_notice_decision(
     payment_id: &str,
 ) -> Result<Option<String>, SandboxError> {
     let number = conn
-        .query_row(
+        .row_cached(
             "SELECT decision_number FROM notices WHERE payment_id = ?1",
             [payment_id],
             |r| r.get(0),
@@ -444,7 +473,7 @@ pub(super) fn insert_notice(
     n: &AcceptedNoticeRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO notices (payment_id, decision_number, city_code, amount_fen, paid_at, paid_on, accepted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -469,7 +498,7 @@ pub(super) fn insert_delivery(
     outcome: &str,
     now: DateTime<Utc>,
 ) -> Result<(), SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO notice_deliveries (payment_id, decision_number, city_code, received_at, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![payment_id, decision_number, city_code, time_text(now), outcome],
@@ -481,7 +510,7 @@ pub(super) fn count_deliveries_for_payment(
     conn: &Connection,
     payment_id: &str,
 ) -> Result<u32, SandboxError> {
-    let n: u32 = conn.query_row(
+    let n: u32 = conn.row_cached(
         "SELECT COUNT(*) FROM notice_deliveries WHERE payment_id = ?1",
         [payment_id],
         |r| r.get(0),
@@ -493,7 +522,7 @@ pub(super) fn count_deliveries_for_decision(
     conn: &Connection,
     number: &str,
 ) -> Result<u32, SandboxError> {
-    let n: u32 = conn.query_row(
+    let n: u32 = conn.row_cached(
         "SELECT COUNT(*) FROM notice_deliveries WHERE decision_number = ?1",
         [number],
         |r| r.get(0),
@@ -516,7 +545,7 @@ pub(super) fn notices_of_day(
     city_code: &str,
     paid_on: NaiveDate,
 ) -> Result<Vec<NoticeRow>, SandboxError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT payment_id, decision_number, amount_fen, paid_at, accepted_at FROM notices
          WHERE city_code = ?1 AND paid_on = ?2 ORDER BY paid_at, payment_id",
     )?;
@@ -539,7 +568,7 @@ pub(super) fn read_mode(
     city_code: &str,
 ) -> Result<Option<String>, SandboxError> {
     let mode = conn
-        .query_row(
+        .row_cached(
             "SELECT mode FROM modes WHERE city_code = ?1",
             [city_code],
             |r| r.get(0),
@@ -553,7 +582,7 @@ pub(super) fn write_mode(
     city_code: &str,
     mode: &str,
 ) -> Result<(), SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO modes (city_code, mode) VALUES (?1, ?2)
          ON CONFLICT (city_code) DO UPDATE SET mode = excluded.mode",
         params![city_code, mode],
@@ -563,7 +592,7 @@ pub(super) fn write_mode(
 
 /// Forget every fault injection: a restarted sandbox is a recovered authority.
 pub(super) fn reset_modes(conn: &Connection) -> Result<(), SandboxError> {
-    conn.execute("DELETE FROM modes", [])?;
+    conn.exec_cached("DELETE FROM modes", [])?;
     Ok(())
 }
 
@@ -575,7 +604,7 @@ pub(super) fn insert_event(
     decision_number: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, SandboxError> {
-    conn.execute(
+    conn.exec_cached(
         "INSERT INTO events (city_code, kind, plate, violation_id, decision_number, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -597,7 +626,7 @@ pub(super) fn events_after(
     after: i64,
     limit: u32,
 ) -> Result<Vec<AuthorityEvent>, SandboxError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT seq, kind, plate, violation_id, decision_number, at FROM events
          WHERE city_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
@@ -642,7 +671,7 @@ pub(super) fn violations_of_plate(
     city_code: &str,
     plate: &str,
 ) -> Result<Vec<PlateViolationRow>, SandboxError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.code, v.occurred_at, v.location, d.number, d.status
          FROM violations v LEFT JOIN decisions d ON d.violation_id = v.id
          WHERE v.city_code = ?1 AND v.plate = ?2 ORDER BY v.occurred_at DESC, v.id DESC",
@@ -692,7 +721,7 @@ pub(super) fn licence_points(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<u32, SandboxError> {
-    let points: u32 = conn.query_row(
+    let points: u32 = conn.row_cached(
         "SELECT COALESCE(SUM(points), 0) FROM decisions
          WHERE city_code = ?1 AND licence_number = ?2 AND status <> 'revoked'
            AND issued_on >= ?3 AND issued_on <= ?4",
