@@ -5,6 +5,7 @@
 //! Architecture Invariant: this crate knows SQL and nothing of HTTP, adapters or use cases. Every
 //! function takes the connection it works on, so the caller decides the transaction.
 
+mod checkpoint;
 mod error;
 mod migrate;
 mod pool;
@@ -71,6 +72,8 @@ pub struct Db {
     backend: Backend,
     writer: Writer,
     readers: ReadPool,
+    /// SQLite only: checkpoints off the writer thread, for as long as a clone of this lives.
+    _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 const READERS: usize = 4;
@@ -88,11 +91,18 @@ impl Db {
     }
 
     fn open_here(location: &DbLocation, config: WriterConfig) -> Result<Db, StoreError> {
+        let mut checkpointer = None;
         let (writer_conn, readers, backend): (BoxedConn, Vec<BoxedConn>, Backend) = match location {
             DbLocation::Sqlite(path) => {
                 create_parent(path)?;
                 let conn = open_sqlite(path)?;
                 migrate::apply(&conn)?;
+                conn.pragma_update(
+                    None,
+                    "wal_autocheckpoint",
+                    checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+                )?;
+                checkpointer = Some(std::sync::Arc::new(checkpoint::Checkpointer::spawn(path)?));
                 let readers = (0..READERS)
                     .map(|_| open_sqlite(path).map(|c| Box::new(c) as BoxedConn))
                     .collect::<Result<_, _>>()?;
@@ -111,6 +121,7 @@ impl Db {
             backend,
             writer: Writer::spawn(writer_conn, config)?,
             readers: ReadPool::new(readers, backend == Backend::Sqlite),
+            _checkpointer: checkpointer,
         })
     }
 
