@@ -83,11 +83,24 @@ impl Platform {
             return Ok(0);
         }
         // Claim through the writer: another instance skips what this one holds until the lease ends.
+        // Groups this instance is delivering already are left to their tasks, which claim their
+        // own next rows as soon as they are done (no claim-and-release churn, no wait).
+        let busy: Vec<(String, String)> = self
+            .inner
+            .groups_in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(|g| g.split_once('|'))
+            .map(|(k, c)| (k.to_string(), c.to_string()))
+            .collect();
         let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
         let rows = self
             .db()
             .writer()
-            .run(move |c| outbox::claim_due(c, &now, &lease_until, BATCH))
+            .run(move |c| {
+                outbox::claim_due(c, &now, &lease_until, BATCH, outbox::Groups::Except(&busy))
+            })
             .await??;
         if rows.is_empty() {
             return Ok(0);
@@ -114,14 +127,16 @@ impl Platform {
                 continue;
             };
             let platform = self.clone();
-            let city = group
+            let (kind, city) = group
                 .split_once('|')
-                .map(|(_, c)| c.to_string())
+                .map(|(k, c)| (k.to_string(), c.to_string()))
                 .unwrap_or_default();
             tokio::spawn(async move {
-                let results = platform.deliver_city(&city, rows).await;
-                platform.record_or_isolate(results).await;
+                platform.deliver_group(&kind, &city, rows).await;
                 drop(hold);
+                // A row that became due while this group was held was left to this task; whoever
+                // looks next must not skip the group any more.
+                platform.wake_dispatcher();
             });
         }
         let sent = claimed - released.len();
@@ -138,6 +153,40 @@ impl Platform {
 
     /// Records a group's outcomes in one writer job; if that job fails (one bad row), each outcome
     /// in a job of its own, so one row can never hold up the rest.
+    /// Delivers a group's rows, then keeps claiming and delivering the group's next due rows
+    /// while the authority (or bank, or bus) takes them; stops at the first round that made no
+    /// progress (it is down: backoff decides when to try again) or found nothing due.
+    async fn deliver_group(&self, kind: &str, city: &str, mut rows: Vec<outbox::OutboxRow>) {
+        loop {
+            let results = self.deliver_city(city, rows).await;
+            let progressed = results
+                .iter()
+                .any(|(_, d)| matches!(d, Delivery::Confirmed | Delivery::Rejected(_)));
+            self.record_or_isolate(results).await;
+            if !progressed {
+                return;
+            }
+            let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
+            let (k, c) = (kind.to_string(), city.to_string());
+            let next = self
+                .db()
+                .writer()
+                .run(move |conn| {
+                    let group = outbox::Groups::Only(&k, &c);
+                    outbox::claim_due(conn, &now, &lease_until, BATCH, group)
+                })
+                .await;
+            rows = match next {
+                Ok(Ok(rows)) if !rows.is_empty() => rows,
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) | Err(e) => {
+                    tracing::warn!(kind, city, error = %e, "claiming a group's next notices failed; the dispatcher will");
+                    return;
+                }
+            };
+        }
+    }
+
     async fn record_or_isolate(&self, results: Vec<(outbox::OutboxRow, Delivery)>) {
         if let Err(e) = self.record_deliveries(results.clone()).await {
             tracing::warn!(error = %e, "recording a group of deliveries failed; recording them one by one");

@@ -5,7 +5,7 @@
 //! claim that is never recorded (a crash) simply expires and the row is sent again — harmless,
 //! since authorities dedupe by payment id.
 
-use crate::{params, Backend, Row, Sql, StoreError};
+use crate::{params, Backend, Param, Row, Sql, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
@@ -69,27 +69,55 @@ pub fn any_due(c: &dyn Sql, now: &str) -> Result<bool, StoreError> {
     .is_some())
 }
 
-/// Claims up to `limit` due rows until `lease_until`, returning them.
+/// Which rows a claim may take: a delivery group is a kind and a city.
+#[derive(Clone, Copy, Debug)]
+pub enum Groups<'a> {
+    /// Every group but these (`(kind, city_code)`), which this instance is delivering already.
+    Except(&'a [(String, String)]),
+    /// Only this group.
+    Only(&'a str, &'a str),
+}
+
+/// Claims up to `limit` due rows of `groups` until `lease_until`, returning them.
 pub fn claim_due(
     c: &dyn Sql,
     now: &str,
     lease_until: &str,
     limit: u32,
+    groups: Groups<'_>,
 ) -> Result<Vec<OutboxRow>, StoreError> {
     let lock = match c.backend() {
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
     };
+    let mut params: Vec<Param<'_>> = vec![now.into(), lease_until.into(), limit.into()];
+    let mut filter = String::new();
+    match groups {
+        Groups::Except(skip) => {
+            for (kind, city) in skip {
+                let n = params.len();
+                filter.push_str(&format!(
+                    " AND NOT (kind = ${} AND city_code = ${})",
+                    n + 1,
+                    n + 2
+                ));
+                params.push(kind.into());
+                params.push(city.into());
+            }
+        }
+        Groups::Only(kind, city) => {
+            filter.push_str(" AND kind = $4 AND city_code = $5");
+            params.push(kind.into());
+            params.push(city.into());
+        }
+    }
     let sql = format!(
         "UPDATE outbox SET next_attempt_at = $2
-         WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1
+         WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1{filter}
                       ORDER BY next_attempt_at, id LIMIT $3 {lock})
          RETURNING id, kind, city_code, payment_id, payload, attempts"
     );
-    c.query(&sql, params![now, lease_until, limit])?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    c.query(&sql, &params)?.into_iter().map(from_row).collect()
 }
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
