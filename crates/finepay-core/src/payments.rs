@@ -221,8 +221,7 @@ impl Platform {
                     )?;
                     return Ok(reply);
                 }
-                insert_payment(c, &s.payment)?;
-                settle_success(c, &s)
+                settle_new(c, &s)
             })
             .await??;
         self.wake_dispatcher();
@@ -420,6 +419,22 @@ fn check_funds(c: &dyn Sql, s: &Settlement) -> Result<Option<CoreError>, CoreErr
     }
 }
 
+/// A one-step payment (balance or credit): posts the money and inserts the payment already
+/// succeeded (one row write, instead of inserting it `processing` and updating it), then as
+/// [`settle_success`]. All in the caller's transaction.
+fn settle_new(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
+    let now = now_text();
+    let p = &s.payment;
+    let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
+    let mut done = p.clone();
+    done.status = "succeeded".into();
+    done.ledger_tx_id = Some(tx_id);
+    done.receipt_id = Some(s.receipt.id.clone());
+    done.updated_at.clone_from(&now);
+    insert_payment(c, &done)?;
+    record_success(c, s, done, &now)
+}
+
 /// Posts the money, marks the payment succeeded, stores its receipt and its notice, and stores the
 /// response under the key: all in the caller's transaction.
 fn settle_success(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
@@ -432,19 +447,30 @@ fn settle_success(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
             p.id
         )));
     }
+    let mut done = p.clone();
+    done.status = "succeeded".into();
+    done.ledger_tx_id = Some(tx_id);
+    done.receipt_id = Some(s.receipt.id.clone());
+    record_success(c, s, done, &now)
+}
+
+/// The rest of a success: the receipt, the authority notice, the response stored under the key.
+fn record_success(
+    c: &dyn Sql,
+    s: &Settlement,
+    done: PaymentRow,
+    now: &str,
+) -> Result<Reply, CoreError> {
+    let p = &s.payment;
     receipts::insert_receipt(
         c,
         &s.receipt.id,
         &p.id,
         &s.receipt.number,
         &s.receipt.body,
-        &now,
+        now,
     )?;
-    outbox::enqueue(c, NOTICE_KIND, &p.city_code, &p.id, &s.notice, &now)?;
-    let mut done = p.clone();
-    done.status = "succeeded".into();
-    done.ledger_tx_id = Some(tx_id);
-    done.receipt_id = Some(s.receipt.id.clone());
+    outbox::enqueue(c, NOTICE_KIND, &p.city_code, &p.id, &s.notice, now)?;
     let reply = Reply::fresh(201, payment_body(&done));
     if let Some(key) = &p.idempotency_key {
         idempotency::complete_key(c, &p.user_id, key, reply.status, &reply.body)?;

@@ -31,17 +31,15 @@ pub fn post_transaction(
         params![id, kind, reference, now],
     )?;
     for p in postings {
+        // Creates the account on its first posting, else moves its cached balance: one statement.
         c.execute(
-            "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
-            params![p.account_key, now],
+            "INSERT INTO accounts (key, balance, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET balance = accounts.balance + excluded.balance",
+            params![p.account_key, p.amount, now],
         )?;
         c.execute(
             "INSERT INTO postings (transaction_id, account_key, amount) VALUES ($1, $2, $3)",
             params![id, p.account_key, p.amount],
-        )?;
-        c.execute(
-            "UPDATE accounts SET balance = balance + $2 WHERE key = $1",
-            params![p.account_key, p.amount],
         )?;
     }
     Ok(())
