@@ -9,21 +9,17 @@ use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice, MAX_NOTICE
 use finepay_store::repo::{outbox, payments};
 use finepay_store::{now_text, time_text};
 use rand::Rng;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
+/// Rows one group's task claims per round.
 const BATCH: u32 = 512;
 /// How long a claim keeps other instances off a row: longer than a delivery attempt may take (the
 /// authority timeout is 8 s; a round starts no send after 5 s), short enough that rows claimed by a crashed instance go out soon.
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
-/// Rows one group's task takes per round.
-const GROUP_ROUND: usize = BATCH as usize;
 /// A group's task starts no new send after this long, so the round ends inside the lease even
 /// against a slow authority (a send started just before may take the authority timeout, 8 s).
 const ROUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
-/// When rows that did not fit in this round may be claimed again.
-const RELEASE_DELAY: chrono::TimeDelta = chrono::TimeDelta::milliseconds(200);
 const POLL: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(1000);
@@ -77,87 +73,51 @@ enum Delivery {
 
 impl Platform {
     /// Sends every due notice once; returns how many were attempted.
+    /// Starts a delivery task for every group (kind and city) with due rows that this instance is
+    /// not delivering already; returns how many it started.
     pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
         let now = now_text();
-        if !self.db().read(move |c| outbox::any_due(c, &now)).await? {
-            return Ok(0);
-        }
-        // Claim through the writer: another instance skips what this one holds until the lease ends.
-        // Groups this instance is delivering already are left to their tasks, which claim their
-        // own next rows as soon as they are done (no claim-and-release churn, no wait).
-        let busy: Vec<(String, String)> = self
-            .inner
-            .groups_in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter_map(|g| g.split_once('|'))
-            .map(|(k, c)| (k.to_string(), c.to_string()))
-            .collect();
-        let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
-        let rows = self
-            .db()
-            .writer()
-            .run(move |c| {
-                outbox::claim_due(c, &now, &lease_until, BATCH, outbox::Groups::Except(&busy))
-            })
-            .await??;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let claimed = rows.len();
-        let mut groups: BTreeMap<String, Vec<outbox::OutboxRow>> = BTreeMap::new();
-        for row in rows {
-            // Events, notices and refunds of a city fail independently: group by kind and city.
-            groups
-                .entry(format!("{}|{}", row.kind, row.city_code))
-                .or_default()
-                .push(row);
-        }
-        // Each group is delivered and recorded by a task of its own, so a slow authority holds up
-        // nobody else. One task per group at a time in this instance, and at most GROUP_ROUND rows
-        // per task (it finishes well inside the lease); the rest goes straight back to the queue.
-        let mut released = Vec::new();
-        for (group, mut rows) in groups {
-            if rows.len() > GROUP_ROUND {
-                released.extend(rows.split_off(GROUP_ROUND));
-            }
-            let Some(hold) = self.hold_group(&group) else {
-                released.extend(rows);
+        let due = self.db().read(move |c| outbox::due_groups(c, &now)).await?;
+        let mut started = 0;
+        for (kind, city) in due {
+            // Events, notices and refunds of a city fail independently: a task per group, so a
+            // slow authority holds up nobody else; one task per group at a time in this instance.
+            let Some(hold) = self.hold_group(&format!("{kind}|{city}")) else {
                 continue;
             };
+            started += 1;
             let platform = self.clone();
-            let (kind, city) = group
-                .split_once('|')
-                .map(|(k, c)| (k.to_string(), c.to_string()))
-                .unwrap_or_default();
             tokio::spawn(async move {
-                platform.deliver_group(&kind, &city, rows).await;
+                platform.deliver_group(&kind, &city).await;
                 drop(hold);
-                // A row that became due while this group was held was left to this task; whoever
-                // looks next must not skip the group any more.
+                // A row that became due while the group was held may have been left to this task.
                 platform.wake_dispatcher();
             });
         }
-        let sent = claimed - released.len();
-        if !released.is_empty() {
-            let ids: Vec<i64> = released.iter().map(|r| r.id).collect();
-            let soon = time_text(chrono::Utc::now() + RELEASE_DELAY);
-            self.db()
-                .writer()
-                .run(move |c| ids.iter().try_for_each(|id| outbox::release(c, *id, &soon)))
-                .await??;
-        }
-        Ok(sent)
+        Ok(started)
     }
 
-    /// Records a group's outcomes in one writer job; if that job fails (one bad row), each outcome
-    /// in a job of its own, so one row can never hold up the rest.
-    /// Delivers a group's rows, then keeps claiming and delivering the group's next due rows
-    /// while the authority (or bank, or bus) takes them; stops at the first round that made no
-    /// progress (it is down: backoff decides when to try again) or found nothing due.
-    async fn deliver_group(&self, kind: &str, city: &str, mut rows: Vec<outbox::OutboxRow>) {
+    /// Claims a group's due rows (at most [`BATCH`], leased so another instance skips them),
+    /// delivers them, records the outcomes, and goes on while the authority (or bank, or bus)
+    /// takes them; stops when nothing is due or a round made no progress (it is down: the backoff
+    /// decides when to try again).
+    async fn deliver_group(&self, kind: &str, city: &str) {
         loop {
+            let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
+            let (k, c) = (kind.to_string(), city.to_string());
+            let claimed = self
+                .db()
+                .writer()
+                .run(move |conn| outbox::claim_due(conn, &now, &lease_until, BATCH, &k, &c))
+                .await;
+            let rows = match claimed {
+                Ok(Ok(rows)) if !rows.is_empty() => rows,
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) | Err(e) => {
+                    tracing::warn!(kind, city, error = %e, "claiming a group's due rows failed; will retry");
+                    return;
+                }
+            };
             let results = self.deliver_city(city, rows).await;
             let progressed = results
                 .iter()
@@ -166,27 +126,11 @@ impl Platform {
             if !progressed {
                 return;
             }
-            let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
-            let (k, c) = (kind.to_string(), city.to_string());
-            let next = self
-                .db()
-                .writer()
-                .run(move |conn| {
-                    let group = outbox::Groups::Only(&k, &c);
-                    outbox::claim_due(conn, &now, &lease_until, BATCH, group)
-                })
-                .await;
-            rows = match next {
-                Ok(Ok(rows)) if !rows.is_empty() => rows,
-                Ok(Ok(_)) => return,
-                Ok(Err(e)) | Err(e) => {
-                    tracing::warn!(kind, city, error = %e, "claiming a group's next notices failed; the dispatcher will");
-                    return;
-                }
-            };
         }
     }
 
+    /// Records a group's outcomes in one writer job; if that job fails (one bad row), each outcome
+    /// in a job of its own, so one row can never hold up the rest.
     async fn record_or_isolate(&self, results: Vec<(outbox::OutboxRow, Delivery)>) {
         if let Err(e) = self.record_deliveries(results.clone()).await {
             tracing::warn!(error = %e, "recording a group of deliveries failed; recording them one by one");

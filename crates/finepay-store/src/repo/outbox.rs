@@ -5,7 +5,7 @@
 //! claim that is never recorded (a crash) simply expires and the row is sent again — harmless,
 //! since authorities dedupe by payment id.
 
-use crate::{params, Backend, Param, Row, Sql, StoreError};
+use crate::{params, Backend, Row, Sql, StoreError};
 
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
@@ -60,65 +60,52 @@ pub fn enqueue_once(
     )? == 1)
 }
 
-/// Is any undelivered row due? (A cheap read before taking a claim through the writer.)
-pub fn any_due(c: &dyn Sql, now: &str) -> Result<bool, StoreError> {
-    Ok(c.query_opt(
-        "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 LIMIT 1",
+/// The delivery groups (kind and city) with an undelivered row due by `now`. A read, so the
+/// dispatcher can look as often as it is woken without taking the writer.
+pub fn due_groups(c: &dyn Sql, now: &str) -> Result<Vec<(String, String)>, StoreError> {
+    c.query(
+        "SELECT DISTINCT kind, city_code FROM outbox
+         WHERE delivered_at IS NULL AND next_attempt_at <= $1",
         params![now],
     )?
-    .is_some())
+    .into_iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .collect()
 }
 
-/// Which rows a claim may take: a delivery group is a kind and a city.
-#[derive(Clone, Copy, Debug)]
-pub enum Groups<'a> {
-    /// Every group but these (`(kind, city_code)`), which this instance is delivering already.
-    Except(&'a [(String, String)]),
-    /// Only this group.
-    Only(&'a str, &'a str),
-}
-
-/// Claims up to `limit` due rows of `groups` until `lease_until`, returning them.
+/// Claims up to `limit` due rows of one delivery group (oldest first) until `lease_until`,
+/// returning them. On PostgreSQL rows another instance holds are skipped, not waited for.
 pub fn claim_due(
     c: &dyn Sql,
     now: &str,
     lease_until: &str,
     limit: u32,
-    groups: Groups<'_>,
+    kind: &str,
+    city_code: &str,
 ) -> Result<Vec<OutboxRow>, StoreError> {
-    let lock = match c.backend() {
-        Backend::Sqlite => "",
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+    let sql = match c.backend() {
+        Backend::Sqlite => CLAIM_SQLITE,
+        Backend::Postgres => CLAIM_POSTGRES,
     };
-    let mut params: Vec<Param<'_>> = vec![now.into(), lease_until.into(), limit.into()];
-    let mut filter = String::new();
-    match groups {
-        Groups::Except(skip) => {
-            for (kind, city) in skip {
-                let n = params.len();
-                filter.push_str(&format!(
-                    " AND NOT (kind = ${} AND city_code = ${})",
-                    n + 1,
-                    n + 2
-                ));
-                params.push(kind.into());
-                params.push(city.into());
-            }
-        }
-        Groups::Only(kind, city) => {
-            filter.push_str(" AND kind = $4 AND city_code = $5");
-            params.push(kind.into());
-            params.push(city.into());
-        }
-    }
-    let sql = format!(
-        "UPDATE outbox SET next_attempt_at = $2
-         WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1{filter}
-                      ORDER BY next_attempt_at, id LIMIT $3 {lock})
-         RETURNING id, kind, city_code, payment_id, payload, attempts"
-    );
-    c.query(&sql, &params)?.into_iter().map(from_row).collect()
+    c.query(sql, params![now, lease_until, limit, kind, city_code])?
+        .into_iter()
+        .map(from_row)
+        .collect()
 }
+
+const CLAIM_SQLITE: &str = "UPDATE outbox SET next_attempt_at = $2
+     WHERE id IN (SELECT id FROM outbox
+                  WHERE kind = $4 AND city_code = $5 AND delivered_at IS NULL
+                    AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at LIMIT $3)
+     RETURNING id, kind, city_code, payment_id, payload, attempts";
+
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET next_attempt_at = $2
+     WHERE id IN (SELECT id FROM outbox
+                  WHERE kind = $4 AND city_code = $5 AND delivered_at IS NULL
+                    AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING id, kind, city_code, payment_id, payload, attempts";
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
 pub fn mark_delivered(c: &dyn Sql, id: i64, outcome: &str, now: &str) -> Result<bool, StoreError> {
