@@ -21,6 +21,8 @@ const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
 /// against a slow authority (a send started just before may take the authority timeout, 8 s).
 const ROUND_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(500);
+/// The shortest time between two looks for groups with due rows.
+const MIN_SCAN_GAP: Duration = Duration::from_millis(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_millis(1000);
 /// Notices in flight to one authority at once.
@@ -35,6 +37,10 @@ pub(crate) async fn run(platform: Platform) {
                 false
             }
         };
+        // Under load every commit wakes the dispatcher, while the groups' own tasks drain their
+        // rows: looking for new groups more often than this is wasted reads. A wake-up during
+        // the pause is kept (a stored permit) and answered right after it.
+        tokio::time::sleep(MIN_SCAN_GAP).await;
         if !busy {
             tokio::select! {
                 _ = platform.inner.outbox_wake.notified() => {}
