@@ -141,3 +141,52 @@ async fn a_decision_nobody_looked_up_is_not_served_from_the_feed_while_its_autho
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_while_the_authority_is_down_answers_at_once_and_refunds_when_it_is_back() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let before = app.balance(&user).await;
+    let number = app.decision("川A12345", "510100", 0).await;
+    look_up_until_served_from_the_copy(&app, &user, &number).await;
+    let (status, _) = json(
+        app.pay(
+            &user,
+            "down-revoke",
+            &number,
+            20_000,
+            "川A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.set_mode("510100", "down").await;
+
+    // Nobody can hear of the revocation while the authority is down: no point waiting for it.
+    let started = Instant::now();
+    let (status, _) = app
+        .sandbox(
+            Method::POST,
+            &format!("/sandbox/v1/decisions/{number}/revoke"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    app.set_mode("510100", "up").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.balance(&user).await != before {
+        assert!(
+            Instant::now() < deadline,
+            "not refunded within 10 s of the authority's return"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

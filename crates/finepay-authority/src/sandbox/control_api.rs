@@ -297,7 +297,16 @@ async fn decision(
 async fn revoke(State(sandbox): State<SandboxAuthority>, Path(number): Path<String>) -> ApiResult {
     let wanted = number.clone();
     let s = sandbox.clone();
-    if let Some((city, seq)) = blocking(move || s.revoke(&wanted)).await? {
+    let revoked = blocking(move || {
+        let logged = s.revoke(&wanted)?;
+        // Only an authority that is up can tell its followers anything: no wait otherwise.
+        Ok(match logged {
+            Some((city, seq)) if s.mode(&city)? == Mode::Up => Some((city, seq)),
+            _ => None,
+        })
+    })
+    .await?;
+    if let Some((city, seq)) = revoked {
         // Answer once the platforms following the feed have the revocation (bounded wait).
         sandbox.inner.feed.acknowledged(&city, seq).await;
     }
