@@ -29,17 +29,13 @@ pub trait Authority: Send + Sync + 'static {
     ) -> Result<NoticeOutcome, AuthorityError>;
 
     /// Several notices at once (at most [`crate::MAX_NOTICES_PER_BATCH`]): one outcome per notice,
-    /// in order, as if sent one by one. The default sends them one by one; an error means none of
-    /// the outcomes is known (each notice may or may not have arrived: safe to send again).
+    /// in order, as if sent one by one. The default sends them one by one. The outer error means
+    /// none of the outcomes is known (each notice may or may not have arrived: safe to send again).
     async fn send_payment_notices(
         &self,
         notices: &[PaymentNotice],
-    ) -> Result<Vec<NoticeOutcome>, AuthorityError> {
-        let mut outcomes = Vec::with_capacity(notices.len());
-        for notice in notices {
-            outcomes.push(self.send_payment_notice(notice).await?);
-        }
-        Ok(outcomes)
+    ) -> Result<Vec<Result<NoticeOutcome, AuthorityError>>, AuthorityError> {
+        Ok(one_by_one(self, notices).await)
     }
     /// The notices the authority accepted for payments made on `date` (Asia/Shanghai), for the
     /// daily reconciliation. Not every authority offers it; the default says so.
@@ -95,6 +91,30 @@ pub trait Authority: Send + Sync + 'static {
         let _ = (after, limit, wait);
         Err(not_offered("event feeds"))
     }
+}
+
+/// Each notice on its own request. A transport failure stops early (the rest would fail the same
+/// way) and marks the rest unavailable too.
+async fn one_by_one<A: Authority + ?Sized>(
+    authority: &A,
+    notices: &[PaymentNotice],
+) -> Vec<Result<NoticeOutcome, AuthorityError>> {
+    let mut outcomes = Vec::with_capacity(notices.len());
+    let mut down: Option<AuthorityError> = None;
+    for notice in notices {
+        if let Some(e) = &down {
+            outcomes.push(Err(e.clone()));
+            continue;
+        }
+        let outcome = authority.send_payment_notice(notice).await;
+        if let Err(e) = &outcome {
+            if e.is_transient() {
+                down = Some(e.clone());
+            }
+        }
+        outcomes.push(outcome);
+    }
+    outcomes
 }
 
 fn not_offered(what: &str) -> AuthorityError {
@@ -337,11 +357,19 @@ impl Authority for HttpAuthority {
     async fn send_payment_notices(
         &self,
         notices: &[PaymentNotice],
-    ) -> Result<Vec<NoticeOutcome>, AuthorityError> {
+    ) -> Result<Vec<Result<NoticeOutcome, AuthorityError>>, AuthorityError> {
         let batch = NoticeBatch {
             notices: notices.to_vec(),
         };
         let (status, body) = self.post(&["payment-notices", "batch"], &batch).await?;
+        if matches!(
+            status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::BAD_REQUEST
+        ) {
+            // No batch endpoint at this authority, or one notice spoils the batch (400 takes
+            // none): one request per notice, so the good ones arrive and the bad one is named.
+            return Ok(one_by_one(self, notices).await);
+        }
         if status != StatusCode::OK {
             return Err(common_failure(status, &body));
         }
@@ -360,12 +388,14 @@ impl Authority for HttpAuthority {
         Ok(answer
             .results
             .into_iter()
-            .map(|r| match r.result {
-                NoticeResult::Accepted => NoticeOutcome::Accepted,
-                NoticeResult::Duplicate => NoticeOutcome::Duplicate,
-                NoticeResult::Rejected => NoticeOutcome::Rejected {
-                    reason: r.reason.unwrap_or_else(|| "unspecified".to_owned()),
-                },
+            .map(|r| {
+                Ok(match r.result {
+                    NoticeResult::Accepted => NoticeOutcome::Accepted,
+                    NoticeResult::Duplicate => NoticeOutcome::Duplicate,
+                    NoticeResult::Rejected => NoticeOutcome::Rejected {
+                        reason: r.reason.unwrap_or_else(|| "unspecified".to_owned()),
+                    },
+                })
             })
             .collect())
     }

@@ -316,6 +316,9 @@ pub enum EventKind {
     /// A decision was revoked.
     #[serde(rename = "decision.revoked")]
     DecisionRevoked,
+    /// A decision was paid (a payment notice was accepted, from any platform or channel).
+    #[serde(rename = "decision.paid")]
+    DecisionPaid,
 }
 
 impl EventKind {
@@ -325,6 +328,7 @@ impl EventKind {
             EventKind::ViolationRecorded => "violation.recorded",
             EventKind::DecisionIssued => "decision.issued",
             EventKind::DecisionRevoked => "decision.revoked",
+            EventKind::DecisionPaid => "decision.paid",
         }
     }
 
@@ -334,6 +338,7 @@ impl EventKind {
             "violation.recorded" => Some(EventKind::ViolationRecorded),
             "decision.issued" => Some(EventKind::DecisionIssued),
             "decision.revoked" => Some(EventKind::DecisionRevoked),
+            "decision.paid" => Some(EventKind::DecisionPaid),
             _ => None,
         }
     }

@@ -156,14 +156,16 @@ async fn a_batch_of_notices_is_judged_in_order_as_if_sent_one_by_one() {
         notice("pay_x", "1100000000009999", 20_000), // no such decision
     ];
     let outcomes = authority.send_payment_notices(&batch).await.unwrap();
-    let rejected = |reason: &str| NoticeOutcome::Rejected {
-        reason: reason.into(),
+    let rejected = |reason: &str| {
+        Ok(NoticeOutcome::Rejected {
+            reason: reason.into(),
+        })
     };
     assert_eq!(
         outcomes,
         [
-            NoticeOutcome::Duplicate,
-            NoticeOutcome::Accepted,
+            Ok(NoticeOutcome::Duplicate),
+            Ok(NoticeOutcome::Accepted),
             rejected("already_paid"),
             rejected("amount_mismatch"),
             rejected("not_found"),
@@ -177,8 +179,34 @@ async fn a_batch_of_notices_is_judged_in_order_as_if_sent_one_by_one() {
     );
     // The same batch again changes nothing: each payment id is taken once.
     let again = authority.send_payment_notices(&batch).await.unwrap();
-    assert_eq!(again[1], NoticeOutcome::Duplicate);
+    assert_eq!(again[1], Ok(NoticeOutcome::Duplicate));
     assert_eq!(t.sandbox.notice_deliveries("pay_b").unwrap(), 2);
+}
+
+#[tokio::test]
+async fn one_malformed_notice_does_not_hold_up_the_rest_of_its_batch() {
+    let t = start().await;
+    let (a, b) = (
+        t.red_light_decision(None).await,
+        t.red_light_decision(None).await,
+    );
+    let batch = [
+        notice("pay_a", &a, 20_000),
+        notice("pay_bad", &b, 0), // the authority refuses the whole batch for this one
+        notice("pay_b", &b, 20_000),
+    ];
+    let outcomes = t
+        .authority(BEIJING)
+        .send_payment_notices(&batch)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], Ok(NoticeOutcome::Accepted));
+    assert!(
+        matches!(&outcomes[1], Err(AuthorityError::Protocol(_))),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[2], Ok(NoticeOutcome::Accepted));
 }
 
 #[tokio::test]

@@ -83,7 +83,11 @@ impl Platform {
     /// not delivering already; returns how many it started.
     pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
         let now = now_text();
-        let due = self.db().read(move |c| outbox::due_groups(c, &now)).await?;
+        // Reads the whole undelivered backlog's index: off the runtime's workers.
+        let due = self
+            .db()
+            .read_scan(move |c| outbox::due_groups(c, &now))
+            .await?;
         let mut started = 0;
         for (kind, city) in due {
             // Events, notices and refunds of a city fail independently: a task per group, so a
@@ -265,7 +269,8 @@ impl Platform {
             match route.client.send_payment_notices(&notices).await {
                 Ok(outcomes) => {
                     for ((row, _), outcome) in batch.into_iter().zip(outcomes) {
-                        out.push((row, delivery_of(Ok(outcome))));
+                        unreachable |= matches!(&outcome, Err(e) if e.is_transient());
+                        out.push((row, delivery_of(outcome)));
                     }
                 }
                 Err(e) => {

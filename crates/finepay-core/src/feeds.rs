@@ -33,6 +33,8 @@ const LIVE_FOR: Duration = Duration::from_millis(2_500);
 /// Pause after a failed read, so a down authority is not hammered.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 const PAGE: u32 = 500;
+/// Consecutive failed reads (at [`RETRY_AFTER`] apart: 5 s) before a warning.
+const WARN_AFTER_FAILURES: u32 = 10;
 
 /// Per city, whether its feed is being followed closely enough to trust the kept decisions.
 pub(crate) struct Freshness {
@@ -84,13 +86,30 @@ pub(crate) fn start(platform: &Platform) {
 
 async fn follow(platform: Platform, route: AuthorityRoute) {
     let city = route.city.as_str().to_string();
+    let mut failures: u32 = 0;
     loop {
         match platform.read_feed(&route).await {
-            Ok(Read::CaughtUp) => platform.inner.freshness.caught_up(&city),
-            Ok(Read::Behind) => {}
+            Ok(read) => {
+                if failures >= WARN_AFTER_FAILURES {
+                    tracing::info!(city = %city, failures, "the authority's event feed is read again");
+                }
+                failures = 0;
+                if matches!(read, Read::CaughtUp) {
+                    platform.inner.freshness.caught_up(&city);
+                }
+            }
             Err(e) => {
                 platform.inner.freshness.stale(&city);
-                tracing::debug!(city = %city, error = %e, "reading an authority's event feed failed; will retry");
+                failures = failures.saturating_add(1);
+                // A short outage is normal (and the sandbox's fault modes make many); a feed that
+                // keeps failing means no notifications and no kept copies for the city: say so.
+                if failures == WARN_AFTER_FAILURES
+                    || failures.is_multiple_of(WARN_AFTER_FAILURES * 24)
+                {
+                    tracing::warn!(city = %city, failures, error = %e, "the authority's event feed keeps failing; notifications and kept decisions of this city wait for it");
+                } else {
+                    tracing::debug!(city = %city, error = %e, "reading an authority's event feed failed; will retry");
+                }
                 tokio::time::sleep(RETRY_AFTER).await;
             }
         }
@@ -162,6 +181,7 @@ fn notify_page(
         }
         if event.kind == EventKind::DecisionRevoked {
             if let Some(number) = &event.decision_number {
+                decisions::record_revocation(c, number, &now)?;
                 decisions::set_decision_status(c, number, "revoked")?;
                 // A revoked decision that was paid here is refunded to where the money came from.
                 if let Some(p) = payments::live_payment_of_decision(c, number)? {
@@ -173,6 +193,10 @@ fn notify_page(
                     )?;
                 }
             }
+        }
+        if event.kind == EventKind::DecisionPaid {
+            // Only keeps the copy current (above); the payer hears of it as payment.confirmed.
+            continue;
         }
         let plate = Plate::parse(&event.plate).map(|p| p.masked()).ok();
         for user_id in vehicles::users_of_plate(c, &event.plate)? {

@@ -146,6 +146,16 @@ impl Db {
     {
         self.readers.read(f).await
     }
+
+    /// Runs `f` on a read connection on the blocking pool, never on the calling task: for reads
+    /// that may scan many rows (a backlog), which must not stall a runtime worker.
+    pub async fn read_scan<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.readers.read_off_runtime(f).await
+    }
 }
 
 fn create_parent(path: &Path) -> Result<(), StoreError> {

@@ -41,6 +41,15 @@ impl ReadPool {
                 }
             }
         }
+        self.read_off_runtime(f).await
+    }
+
+    /// As [`ReadPool::read`], always on the blocking pool: for reads that may scan many rows.
+    pub async fn read_off_runtime<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
+    {
         let pool = self.clone();
         tokio::task::spawn_blocking(move || pool.with_connection(f))
             .await

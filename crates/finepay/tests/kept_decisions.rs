@@ -190,3 +190,54 @@ async fn revoking_while_the_authority_is_down_answers_at_once_and_refunds_when_i
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_paid_through_another_channel_shows_paid_and_is_not_charged_again() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.funded_user(1_000).await;
+    let before = app.balance(&user).await;
+    let number = app.decision("浙A12345", "330100", 0).await;
+    look_up_until_served_from_the_copy(&app, &user, &number).await;
+
+    // Paid at a bank counter: the authority takes a notice that finepay never sent.
+    let elsewhere = finepay_authority::PaymentNotice {
+        payment_id: "counter-0001".into(),
+        decision_number: number.clone(),
+        amount_fen: 20_000,
+        paid_at: chrono::Utc::now(),
+    };
+    let sandbox = app.running.sandbox_authority.clone();
+    tokio::task::spawn_blocking(move || sandbox.receive_notice("330100", &elsewhere))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The feed brings the change within moments; the copy then says paid.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let d = app
+            .get_json(&format!("/api/v1/penalty-decisions/{number}"), &user.token)
+            .await;
+        if d["status"] == "paid" {
+            assert_eq!(d["source"], "feed", "{d}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still shown payable: {d}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, e) = json(
+        app.pay(
+            &user,
+            "counter",
+            &number,
+            20_000,
+            "浙A12345",
+            json!({"type": "balance"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "decision_already_paid", "{e}");
+    assert_eq!(app.balance(&user).await, before, "nothing was charged");
+}

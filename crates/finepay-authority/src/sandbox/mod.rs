@@ -646,6 +646,12 @@ impl SandboxAuthority {
         }
         tx.commit()?;
         drop(conn);
+        if verdicts
+            .iter()
+            .any(|v| matches!(v, NoticeVerdict::Accepted))
+        {
+            self.inner.feed.committed();
+        }
         for (notice, verdict) in notices.iter().zip(&verdicts) {
             tracing::debug!(
                 city_code = city,
@@ -755,6 +761,14 @@ fn judge_notice(
             paid_at: notice.paid_at,
             paid_on,
         },
+        now,
+    )?;
+    // Followers of the feed keep copies of decisions: every status change is published.
+    store::insert_event(
+        conn,
+        EventKind::DecisionPaid,
+        &decision.violation,
+        Some(&decision.number),
         now,
     )?;
     Ok(NoticeVerdict::Accepted)

@@ -81,10 +81,15 @@ pub fn refresh_decision(c: &dyn Sql, d: &DecisionRow) -> Result<bool, StoreError
     Ok(changed > 0)
 }
 
+/// The kept copy of a decision. A revocation heard from the feed wins over the copy's own status,
+/// whichever was written last (see `record_revocation`).
 pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, StoreError> {
     c.query_opt(
-        "SELECT number, city_code, status, plate, owner_name, violation_json, fine, points, issued_on, fetched_at
-         FROM decisions WHERE number = $1",
+        "SELECT d.number, d.city_code,
+                CASE WHEN r.number IS NULL THEN d.status ELSE 'revoked' END,
+                d.plate, d.owner_name, d.violation_json, d.fine, d.points, d.issued_on, d.fetched_at
+         FROM decisions d LEFT JOIN decision_revocations r ON r.number = d.number
+         WHERE d.number = $1",
         params![number],
     )?
     .map(|r| {
@@ -102,6 +107,16 @@ pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, S
         })
     })
     .transpose()
+}
+
+/// Remember that the authority revoked `number`, kept copy or not. Idempotent.
+pub fn record_revocation(c: &dyn Sql, number: &str, now: &str) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO decision_revocations (number, revoked_at) VALUES ($1, $2)
+         ON CONFLICT (number) DO NOTHING",
+        params![number, now],
+    )?;
+    Ok(())
 }
 
 pub fn set_decision_status(c: &dyn Sql, number: &str, status: &str) -> Result<(), StoreError> {
