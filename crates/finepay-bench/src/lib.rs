@@ -48,8 +48,9 @@ pub fn default_pay_decisions(mode: Mode, duration: Duration, closed_guess_per_s:
         Mode::Closed => closed_guess_per_s,
         Mode::Open { rate_per_s } => rate_per_s,
     };
-    let n = duration.as_secs_f64() * per_s as f64 * 1.05;
-    n.ceil() as usize + 100
+    // Whole numbers only: duration × rate × 105%, rounded up, in milliseconds.
+    let n = (duration.as_millis() * u128::from(per_s) * 105).div_ceil(100_000);
+    usize::try_from(n).unwrap_or(usize::MAX).saturating_add(100)
 }
 
 /// Setup, timed phase, acknowledgement file, confirmation sample.
@@ -113,4 +114,21 @@ pub async fn wait_ready(target: &Target, timeout: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pay_run_gets_five_percent_more_decisions_than_its_rate_needs_plus_a_hundred() {
+        let ten_s = Duration::from_secs(10);
+        assert_eq!(default_pay_decisions(Mode::Closed, ten_s, 3_000), 31_600);
+        let open = Mode::Open { rate_per_s: 7 };
+        // 7/s for 1.5 s is 10.5, plus 5% is 11.025: rounded up to 12.
+        assert_eq!(
+            default_pay_decisions(open, Duration::from_millis(1_500), 0),
+            112
+        );
+    }
 }

@@ -181,8 +181,8 @@ fn notify_page(
         }
         if event.kind == EventKind::DecisionRevoked {
             if let Some(number) = &event.decision_number {
+                // Every read of a copy consults this record (`find_decision`).
                 decisions::record_revocation(c, number, &now)?;
-                decisions::set_decision_status(c, number, "revoked")?;
                 // A revoked decision that was paid here is refunded to where the money came from.
                 if let Some(p) = payments::live_payment_of_decision(c, number)? {
                     platform.refund_in(

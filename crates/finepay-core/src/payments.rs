@@ -426,10 +426,7 @@ fn settle_new(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
     let now = now_text();
     let p = &s.payment;
     let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
-    let mut done = p.clone();
-    done.status = "succeeded".into();
-    done.ledger_tx_id = Some(tx_id);
-    done.receipt_id = Some(s.receipt.id.clone());
+    let mut done = succeeded(s, tx_id);
     done.updated_at.clone_from(&now);
     insert_payment(c, &done)?;
     record_success(c, s, done, &now)
@@ -447,11 +444,17 @@ fn settle_success(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
             p.id
         )));
     }
-    let mut done = p.clone();
-    done.status = "succeeded".into();
-    done.ledger_tx_id = Some(tx_id);
-    done.receipt_id = Some(s.receipt.id.clone());
-    record_success(c, s, done, &now)
+    record_success(c, s, succeeded(s, tx_id), &now)
+}
+
+/// The settlement's payment as it stands once succeeded with ledger transaction `tx_id`.
+fn succeeded(s: &Settlement, tx_id: String) -> PaymentRow {
+    PaymentRow {
+        status: "succeeded".into(),
+        ledger_tx_id: Some(tx_id),
+        receipt_id: Some(s.receipt.id.clone()),
+        ..s.payment.clone()
+    }
 }
 
 /// The rest of a success: the receipt, the authority notice, the response stored under the key.

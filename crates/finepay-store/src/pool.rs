@@ -34,13 +34,14 @@ impl ReadPool {
         // the page cache, tens of microseconds: cheaper on the calling task than the two thread
         // switches of `spawn_blocking`. Only with a free connection, so it never waits on a lock;
         // PostgreSQL reads cross the network and always go to the blocking pool.
-        if self.inline {
-            for slot in self.conns.iter() {
-                if let Ok(conn) = slot.try_lock() {
-                    return f(conn.as_ref());
-                }
+        let f = if self.inline {
+            match self.on_free_connection(f) {
+                Ok(done) => return done,
+                Err(f) => f,
             }
-        }
+        } else {
+            f
+        };
         self.read_off_runtime(f).await
     }
 
@@ -56,16 +57,25 @@ impl ReadPool {
             .map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Runs `f` on a connection nobody holds, or hands `f` back when all are busy.
+    fn on_free_connection<R, F: FnOnce(&dyn Sql) -> R>(&self, f: F) -> Result<R, F> {
+        for slot in self.conns.iter() {
+            if let Ok(conn) = slot.try_lock() {
+                return Ok(f(conn.as_ref()));
+            }
+        }
+        Err(f)
+    }
+
     fn with_connection<T>(
         &self,
         f: impl FnOnce(&dyn Sql) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         // Prefer a free connection; otherwise wait on one chosen round-robin.
-        for slot in self.conns.iter() {
-            if let Ok(conn) = slot.try_lock() {
-                return f(conn.as_ref());
-            }
-        }
+        let f = match self.on_free_connection(f) {
+            Ok(done) => return done,
+            Err(f) => f,
+        };
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len().max(1);
         let conn = self.conns[index]
             .lock()

@@ -9,33 +9,50 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// Looks the decision up every 20 ms until `done` holds of the answer (5 s at most; else fails
+/// saying `not_yet`), and returns that answer.
+async fn look_up_until(
+    app: &TestApp,
+    user: &User,
+    number: &str,
+    not_yet: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let path = format!("/api/v1/penalty-decisions/{number}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let d = app.get_json(&path, &user.token).await;
+        if done(&d) {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "{not_yet}: {d}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Looks the decision up until the answer comes from the kept copy (`source: feed`).
 async fn look_up_until_served_from_the_copy(app: &TestApp, user: &User, number: &str) -> Value {
     let path = format!("/api/v1/penalty-decisions/{number}");
     let first = app.get_json(&path, &user.token).await;
     assert_eq!(first["source"], "authority", "first lookup: {first}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let d = app.get_json(&path, &user.token).await;
-        if d["source"] == "feed" {
-            for field in [
-                "fine",
-                "late_fee",
-                "amount_due",
-                "points",
-                "status",
-                "plate_masked",
-            ] {
-                assert_eq!(
-                    d[field], first[field],
-                    "{field}: copy {d} vs authority {first}"
-                );
-            }
-            return d;
-        }
-        assert!(Instant::now() < deadline, "never served from the copy: {d}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let d = look_up_until(app, user, number, "never served from the copy", |d| {
+        d["source"] == "feed"
+    })
+    .await;
+    for field in [
+        "fine",
+        "late_fee",
+        "amount_due",
+        "points",
+        "status",
+        "plate_masked",
+    ] {
+        assert_eq!(
+            d[field], first[field],
+            "{field}: copy {d} vs authority {first}"
+        );
     }
+    d
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,17 +146,10 @@ async fn a_decision_nobody_looked_up_is_not_served_from_the_feed_while_its_autho
         .await;
     assert_eq!(d["amount_due"], 20_000, "the kept copy stays payable: {d}");
     // Once the held feed request fails, the copy is no longer called current.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let d = app
-            .get_json(&format!("/api/v1/penalty-decisions/{seen}"), &user.token)
-            .await;
-        if d["source"] == "snapshot" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still called current: {d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    look_up_until(&app, &user, &seen, "still called current", |d| {
+        d["source"] == "snapshot"
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,18 +223,11 @@ async fn a_decision_paid_through_another_channel_shows_paid_and_is_not_charged_a
         .unwrap();
 
     // The feed brings the change within moments; the copy then says paid.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let d = app
-            .get_json(&format!("/api/v1/penalty-decisions/{number}"), &user.token)
-            .await;
-        if d["status"] == "paid" {
-            assert_eq!(d["source"], "feed", "{d}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "still shown payable: {d}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let d = look_up_until(&app, &user, &number, "still shown payable", |d| {
+        d["status"] == "paid"
+    })
+    .await;
+    assert_eq!(d["source"], "feed", "{d}");
     let (status, e) = json(
         app.pay(
             &user,

@@ -1,7 +1,7 @@
 //! The platform's snapshot of penalty decisions, so a decision already seen stays payable while its
 //! authority is unreachable.
 
-use crate::{params, Sql, StoreError};
+use crate::{params, Param, Sql, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionRow {
@@ -32,6 +32,22 @@ impl DecisionRow {
     }
 }
 
+/// A copy's columns in the order both writes below number them ($1..$10).
+fn copy_params(d: &DecisionRow) -> [Param<'_>; 10] {
+    [
+        d.number.as_str().into(),
+        d.city_code.as_str().into(),
+        d.status.as_str().into(),
+        d.plate.as_str().into(),
+        d.owner_name.as_str().into(),
+        d.violation_json.as_str().into(),
+        d.fine.into(),
+        d.points.into(),
+        d.issued_on.as_str().into(),
+        d.fetched_at.as_str().into(),
+    ]
+}
+
 pub fn upsert_decision(c: &dyn Sql, d: &DecisionRow) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO decisions (number, city_code, status, plate, owner_name, violation_json, fine,
@@ -42,18 +58,7 @@ pub fn upsert_decision(c: &dyn Sql, d: &DecisionRow) -> Result<(), StoreError> {
             owner_name = excluded.owner_name, violation_json = excluded.violation_json,
             fine = excluded.fine, points = excluded.points, issued_on = excluded.issued_on,
             fetched_at = excluded.fetched_at",
-        params![
-            &d.number,
-            &d.city_code,
-            &d.status,
-            &d.plate,
-            &d.owner_name,
-            &d.violation_json,
-            d.fine,
-            d.points,
-            &d.issued_on,
-            &d.fetched_at
-        ],
+        &copy_params(d),
     )?;
     Ok(())
 }
@@ -65,18 +70,7 @@ pub fn refresh_decision(c: &dyn Sql, d: &DecisionRow) -> Result<bool, StoreError
         "UPDATE decisions SET city_code = $2, status = $3, plate = $4, owner_name = $5,
                 violation_json = $6, fine = $7, points = $8, issued_on = $9, fetched_at = $10
          WHERE number = $1",
-        params![
-            &d.number,
-            &d.city_code,
-            &d.status,
-            &d.plate,
-            &d.owner_name,
-            &d.violation_json,
-            d.fine,
-            d.points,
-            &d.issued_on,
-            &d.fetched_at
-        ],
+        &copy_params(d),
     )?;
     Ok(changed > 0)
 }
@@ -115,14 +109,6 @@ pub fn record_revocation(c: &dyn Sql, number: &str, now: &str) -> Result<(), Sto
         "INSERT INTO decision_revocations (number, revoked_at) VALUES ($1, $2)
          ON CONFLICT (number) DO NOTHING",
         params![number, now],
-    )?;
-    Ok(())
-}
-
-pub fn set_decision_status(c: &dyn Sql, number: &str, status: &str) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE decisions SET status = $2 WHERE number = $1",
-        params![number, status],
     )?;
     Ok(())
 }
