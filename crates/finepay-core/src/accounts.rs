@@ -130,6 +130,16 @@ impl Platform {
         })
     }
 
+    /// Ends the session of this token (logging out). An unknown token is already logged out.
+    pub async fn logout(&self, token: &str) -> Result<(), CoreError> {
+        let token_hash = hash_token(token);
+        self.db()
+            .writer()
+            .run(move |c| users::delete_session(c, &token_hash))
+            .await??;
+        Ok(())
+    }
+
     /// The user id of a valid session token.
     pub async fn authenticate(&self, token: &str) -> Result<String, CoreError> {
         let token_hash = hash_token(token);

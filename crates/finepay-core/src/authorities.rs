@@ -3,7 +3,7 @@
 
 use crate::CoreError;
 use finepay_authority::Authority;
-use finepay_domain::{CityCode, DecisionNumber};
+use finepay_domain::{CityCode, DecisionNumber, DecisionNumberError};
 use std::sync::Arc;
 
 /// An authority's own rule for its decision numbers.
@@ -13,6 +13,20 @@ pub enum NumberRule {
     SixteenDigitsLuhn,
     /// 15 or 16 digits, no published check (an authority that publishes no rule).
     FifteenOrSixteenDigits,
+}
+
+/// Why a typed decision number cannot be looked up; the message says what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NumberProblem {
+    /// Empty, not digits, wrong length for any authority, or a failed check digit.
+    #[error(transparent)]
+    Shape(DecisionNumberError),
+    /// No authority on finepay issues numbers with this prefix.
+    #[error("no traffic authority on finepay issues decision numbers starting with these digits; check the number on your ticket")]
+    NoAuthority,
+    /// The city's authority issues 16 digits and this number has `len`.
+    #[error("decision numbers of {city} have 16 digits; this one has {len}")]
+    CityLength { city: String, len: usize },
 }
 
 #[derive(Clone)]
@@ -36,29 +50,28 @@ impl Authorities {
 
     /// Parses a number as typed by a person and finds its authority, or says what is wrong.
     pub fn route(&self, raw: &str) -> Result<(DecisionNumber, &AuthorityRoute), CoreError> {
-        let number = DecisionNumber::parse(raw)
-            .map_err(|e| CoreError::InvalidDecisionNumber(e.to_string()))?;
+        self.check(raw)
+            .map_err(|p| CoreError::InvalidDecisionNumber(p.to_string()))
+    }
+
+    /// [`Authorities::route`] with the problem as a value, for pages that say it in the
+    /// reader's language.
+    pub fn check(&self, raw: &str) -> Result<(DecisionNumber, &AuthorityRoute), NumberProblem> {
+        let number = DecisionNumber::parse(raw).map_err(NumberProblem::Shape)?;
         let route = self
             .routes
             .iter()
             .find(|r| number.starts_with(&r.prefix))
-            .ok_or_else(|| {
-                CoreError::InvalidDecisionNumber(
-                    "no traffic authority on finepay issues decision numbers starting with these digits; check the number on your ticket".into(),
-                )
-            })?;
+            .ok_or(NumberProblem::NoAuthority)?;
         match route.rule {
             NumberRule::SixteenDigitsLuhn if number.as_str().len() != 16 => {
-                Err(CoreError::InvalidDecisionNumber(format!(
-                    "decision numbers of {} have 16 digits; this one has {}",
-                    route.city,
-                    number.as_str().len()
-                )))
+                Err(NumberProblem::CityLength {
+                    city: route.city.as_str().to_string(),
+                    len: number.as_str().len(),
+                })
             }
             NumberRule::SixteenDigitsLuhn if !number.has_valid_luhn() => {
-                Err(CoreError::InvalidDecisionNumber(
-                    "the check digit does not match: a digit is probably mistyped; compare the number with your ticket".into(),
-                ))
+                Err(NumberProblem::Shape(DecisionNumberError::CheckDigit))
             }
             _ => Ok((number, route)),
         }

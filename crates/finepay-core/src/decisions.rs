@@ -5,10 +5,10 @@
 
 use crate::authorities::AuthorityRoute;
 use crate::views::{CityView, DecisionView, ViolationView};
-use crate::{today_in_china, CoreError, Platform};
+use crate::{today_in_china, CoreError, NumberProblem, Platform};
 use finepay_authority::{AuthorityError, Catalogue, DecisionRecord, ViolationRecord};
 use finepay_domain::{charges_on, mask_name, Charges, DecisionNumber, Fen, Plate};
-use finepay_store::repo::{decisions, payments};
+use finepay_store::repo::{decisions, payments, vehicles};
 use finepay_store::{now_text, repo::decisions::DecisionRow};
 
 /// Where a decision's figures came from.
@@ -45,7 +45,7 @@ impl Platform {
             Err(e) => Err(e),
         };
         match result {
-            Ok(current) => self.decision_view(current).await,
+            Ok(current) => self.decision_view(current, user_id).await,
             Err(e @ (CoreError::DecisionNotFound | CoreError::InvalidDecisionNumber(_))) => {
                 self.inner.limiter.charge_failure(user_id);
                 Err(e)
@@ -111,15 +111,27 @@ impl Platform {
         Ok(())
     }
 
+    /// The decision as `user_id` sees it: paid once the platform accepted a payment, and whether
+    /// its plate is among the user's bound vehicles.
     pub(crate) async fn decision_view(
         &self,
         current: CurrentDecision,
+        user_id: &str,
     ) -> Result<DecisionView, CoreError> {
         // A payment the platform accepted shows as paid even before its notice reaches the authority.
-        let n = current.row.number.clone();
-        let live = self
+        let (n, plate, uid) = (
+            current.row.number.clone(),
+            current.row.plate.clone(),
+            user_id.to_string(),
+        );
+        let (live, bound) = self
             .db()
-            .read(move |c| payments::live_payment_of_decision(c, &n))
+            .read(move |c| {
+                Ok((
+                    payments::live_payment_of_decision(c, &n)?,
+                    vehicles::is_bound(c, &uid, &plate)?,
+                ))
+            })
             .await?;
         let status = match live {
             Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => {
@@ -127,11 +139,26 @@ impl Platform {
             }
             _ => current.row.status.clone(),
         };
-        Ok(view_of(&current, status))
+        Ok(view_of(&current, status, bound))
+    }
+
+    /// Checks a typed decision number without looking it up (no authority is asked, no lookup
+    /// is counted): the digits and the city, or what is wrong with it.
+    pub fn check_decision_number(&self, raw: &str) -> Result<(String, CityView), NumberProblem> {
+        let (number, route) = self.authorities().check(raw)?;
+        let city = Catalogue::builtin().city(route.city.as_str());
+        Ok((
+            number.as_str().to_string(),
+            CityView {
+                code: route.city.as_str().to_string(),
+                name: city.map(|c| c.name.clone()).unwrap_or_default(),
+                name_zh: city.map(|c| c.name_zh.clone()).unwrap_or_default(),
+            },
+        ))
     }
 }
 
-fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
+fn view_of(current: &CurrentDecision, status: String, plate_bound_to_you: bool) -> DecisionView {
     let row = &current.row;
     let city = Catalogue::builtin().city(&row.city_code);
     let plate_masked = Plate::parse(&row.plate)
@@ -166,6 +193,10 @@ fn view_of(current: &CurrentDecision, status: String) -> DecisionView {
             Source::Feed => "feed".into(),
             Source::Snapshot => "snapshot".into(),
         },
+        plate_bound_to_you,
+        days_late: current.charges.days_late,
+        payee: city.map(|c| c.payee.clone()).unwrap_or_default(),
+        payee_en: city.map(|c| c.payee_en.clone()).unwrap_or_default(),
     }
 }
 

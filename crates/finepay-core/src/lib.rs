@@ -14,13 +14,14 @@ mod decisions;
 mod dispatcher;
 mod error;
 pub mod events;
+mod favourites;
 mod feeds;
 mod hashing;
 mod idempotency;
 mod notifications;
 mod payments;
 mod ratelimit;
-mod receipts;
+pub mod receipts;
 mod refunds;
 mod resolver;
 pub mod services;
@@ -29,7 +30,7 @@ pub mod views;
 pub mod violations;
 
 pub use accounts::Registration;
-pub use authorities::{Authorities, AuthorityRoute, NumberRule};
+pub use authorities::{Authorities, AuthorityRoute, NumberProblem, NumberRule};
 pub use error::CoreError;
 pub use idempotency::{IdempotencyKey, Reply};
 pub use notifications::NotificationView;
@@ -191,6 +192,20 @@ pub fn today_in_china() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
+}
+
+/// A city of the catalogue by its code, with its names (the code alone when unknown).
+pub fn city_view(code: &str) -> views::CityView {
+    let city = finepay_authority::Catalogue::builtin().city(code);
+    views::CityView {
+        code: code.to_string(),
+        name: city
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| code.to_string()),
+        name_zh: city
+            .map(|c| c.name_zh.clone())
+            .unwrap_or_else(|| code.to_string()),
+    }
 }
 
 /// A new identifier: a prefix and a time-ordered UUID (v7), so ids sort by creation.

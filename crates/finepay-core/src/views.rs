@@ -87,6 +87,15 @@ pub struct DecisionView {
     /// when the authority is unreachable and the copy may be behind. With `feed` and `snapshot`
     /// the amount is computed from the kept fine and `issued_on` by the SPEC rule.
     pub source: String,
+    /// False when the decision's plate is not among the caller's bound vehicles: the payer may
+    /// be paying someone else's fine (the web app warns).
+    pub plate_bound_to_you: bool,
+    /// Days past `due_on` (0 while the fine alone is due); the late fee is 3 % of the fine per
+    /// day late, at most the fine.
+    pub days_late: i64,
+    /// The authority that receives the fine (the receipt's payee), in Chinese and English.
+    pub payee: String,
+    pub payee_en: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

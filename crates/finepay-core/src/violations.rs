@@ -148,7 +148,7 @@ impl Platform {
                 // points are already on the licence.
                 let current = crate::decisions::from_record(*record)?;
                 self.keep_snapshot(&current.row).await?;
-                self.decision_view(current).await
+                self.decision_view(current, user_id).await
             }
             Ok(HandlingOutcome::Refused { reason, message }) => {
                 Err(CoreError::OnlineHandlingNotAllowed { reason, message })

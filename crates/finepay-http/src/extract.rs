@@ -99,6 +99,32 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The signed-in user from the bearer token or, for the browser's `EventSource` (which cannot
+/// send headers), the web app's session cookie. Only the SSE stream takes it: a stream changes
+/// nothing, so a cookie sent by another site's page gains it nothing it can read.
+pub struct StreamUser(pub String);
+
+impl FromRequestParts<AppState> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .map(str::to_string)
+            .or_else(|| {
+                crate::web::session::cookie_value(
+                    &parts.headers,
+                    crate::web::session::SESSION_COOKIE,
+                )
+            })
+            .ok_or(ApiError(CoreError::Unauthenticated))?;
+        let user = state.platform.authenticate(&token).await?;
+        Ok(StreamUser(user))
+    }
+}
+
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers

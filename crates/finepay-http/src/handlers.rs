@@ -1,7 +1,7 @@
 //! One handler per endpoint of SPEC §3. Each parses, calls one use case, answers.
 
 use crate::error::{ApiError, ReplyResponse};
-use crate::extract::{ApiJson, ApiQuery, AuthUser, ClientAddr, IdempotencyHeader};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, ClientAddr, IdempotencyHeader, StreamUser};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -282,6 +282,23 @@ pub async fn get_receipt(
     Ok(Json(s.platform.receipt(&user.0, &id).await?))
 }
 
+/// The receipt as a one-page PDF (A5): every field, Chinese names in an embedded CJK font, the
+/// QR code of its public verification page and the key id.
+#[utoipa::path(get, path = "/api/v1/receipts/{id}/pdf", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "application/pdf", description = "the receipt PDF"), (status = 404)))]
+pub async fn get_receipt_pdf(
+    State(s): State<AppState>,
+    user: AuthUser,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    let pdf = s
+        .platform
+        .receipt_pdf(&user.0, &id, &crate::web::base_url(&headers))
+        .await?;
+    Ok(crate::web::pdf_response(&id, pdf))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Verification {
     valid: bool,
@@ -332,7 +349,7 @@ pub async fn list_notifications(
     responses((status = 200, content_type = "text/event-stream", description = "one event per new notification")))]
 pub async fn notification_stream(
     State(s): State<AppState>,
-    user: AuthUser,
+    user: StreamUser,
 ) -> axum::response::sse::Sse<
     impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
 > {

@@ -7,6 +7,7 @@
 mod error;
 mod extract;
 mod handlers;
+pub mod web;
 
 pub use error::ApiError;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::create_payment, handlers::list_payments))
         .routes(routes!(handlers::get_payment))
         .routes(routes!(handlers::get_receipt))
+        .routes(routes!(handlers::get_receipt_pdf))
         .routes(routes!(handlers::verify_receipt))
         .routes(routes!(handlers::receipt_keys))
         .routes(routes!(handlers::list_notifications))
@@ -75,7 +77,7 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::list_statements))
         .routes(routes!(handlers::get_statement))
         .routes(routes!(handlers::notification_stream))
-        .with_state(state)
+        .with_state(state.clone())
         .split_for_parts();
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     let mut app = api.route(
@@ -85,6 +87,7 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
             async move { axum::Json(doc) }
         }),
     );
+    app = app.merge(web::router(state));
     if let Some((control, token)) = sandbox_control {
         let guarded = control.layer(middleware::from_fn(
             move |req: Request<axum::body::Body>, next: Next| {

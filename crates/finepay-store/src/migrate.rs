@@ -13,6 +13,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0005_credit.sql"),
     include_str!("../migrations/sqlite/0006_outbox_groups.sql"),
     include_str!("../migrations/sqlite/0007_decision_revocations.sql"),
+    include_str!("../migrations/sqlite/0008_favourites.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
@@ -22,6 +23,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0005_credit.sql"),
     include_str!("../migrations/postgres/0006_outbox_groups.sql"),
     include_str!("../migrations/postgres/0007_decision_revocations.sql"),
+    include_str!("../migrations/postgres/0008_favourites.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

@@ -66,6 +66,7 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         owner_id_number: DEMO_ID_NUMBER.into(),
         city_code: "110000".into(),
     })?;
+    p.bind_vehicle(&user, DEMO_PLATE, "184847").await?;
     let mut decisions = Vec::new();
     // One served today (fine only), one served 20 days ago in another city (5 days late).
     for (city, location, days_ago) in [
@@ -95,7 +96,7 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
 pub fn instructions(running: &Running, demo: &Demo) -> String {
     let url = running.url();
     let mut text = format!(
-        "\nDemo data is ready.\n  Log in:  curl -s -X POST {url}/api/v1/sessions -H 'content-type: application/json' \\\n             -d '{{\"phone\":\"{DEMO_PHONE}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n  Wallet:  1,000.00 yuan topped up from card 6222 **** 0018; plate {DEMO_PLATE}\n"
+        "\nDemo data is ready.\n  Open:    {url}/  (log in with phone {DEMO_PHONE}, password {DEMO_PASSWORD})\n  Log in:  curl -s -X POST {url}/api/v1/sessions -H 'content-type: application/json' \\\n             -d '{{\"phone\":\"{DEMO_PHONE}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n  Wallet:  1,000.00 yuan topped up from card 6222 **** 0018; plate {DEMO_PLATE}\n"
     );
     for number in &demo.decisions {
         text.push_str(&format!("  Pay:     penalty decision {number}\n"));

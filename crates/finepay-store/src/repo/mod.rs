@@ -4,6 +4,7 @@
 pub mod check;
 pub mod credit;
 pub mod decisions;
+pub mod favourites;
 pub mod idempotency;
 pub mod ledger;
 pub mod notifications;

@@ -81,6 +81,14 @@ pub fn insert_session(
     Ok(())
 }
 
+/// Ends a session (logging out); false when there was none.
+pub fn delete_session(c: &dyn Sql, token_hash: &str) -> Result<bool, StoreError> {
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        params![token_hash],
+    )? == 1)
+}
+
 /// The user of an unexpired session. `now` is RFC 3339 UTC text, which orders like the time.
 pub fn session_user(
     c: &dyn Sql,
