@@ -15,6 +15,18 @@ use finepay_store::{now_text, time_text, Sql};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// One way to pay an amount (see [`Platform::payment_options`]).
+#[derive(Clone, Debug)]
+pub struct PaymentOption {
+    pub method: crate::PayMethod,
+    pub last4: Option<String>,
+    pub bank: Option<String>,
+    /// What the balance or the credit line has available, in fen (`None` for a card).
+    pub available: Option<i64>,
+    /// The error code paying this way would be refused with right now, if any.
+    pub refusal: Option<&'static str>,
+}
+
 pub struct Registration {
     pub phone: String,
     pub password: String,
@@ -241,6 +253,54 @@ impl Platform {
             })
             .await
             .map_err(CoreError::from)
+    }
+
+    /// How the user can pay `amount`: each method with what it has available and whether it can
+    /// pay this amount now (the balance and credit checks the payment itself makes, read ahead).
+    pub async fn payment_options(
+        &self,
+        user_id: &str,
+        amount: i64,
+    ) -> Result<Vec<PaymentOption>, CoreError> {
+        let wallet = self.wallet(user_id).await?;
+        let key = Account::UserCreditReceivable(user_id.to_string()).key();
+        let postings = self
+            .db()
+            .read(move |c| finepay_store::repo::credit::postings(c, &key))
+            .await?;
+        let overdue =
+            crate::credit::statements(&postings, crate::today_in_china(), self.statement_days())
+                .iter()
+                .any(|s| s.status == "overdue");
+        let mut options = vec![
+            PaymentOption {
+                method: crate::PayMethod::Balance,
+                last4: None,
+                bank: None,
+                available: Some(wallet.balance),
+                refusal: (wallet.balance < amount).then_some("insufficient_funds"),
+            },
+            PaymentOption {
+                method: crate::PayMethod::Credit,
+                last4: None,
+                bank: None,
+                available: Some(wallet.credit.available),
+                refusal: if overdue {
+                    Some("credit_overdue")
+                } else {
+                    (wallet.credit.available < amount).then_some("insufficient_credit")
+                },
+            },
+        ];
+        options.extend(wallet.cards.into_iter().map(|card| PaymentOption {
+            method: crate::PayMethod::Card { card_id: card.id },
+            last4: Some(card.last4),
+            bank: Some(card.bank),
+            available: None,
+            // Only the bank can say; it is asked when paying.
+            refusal: None,
+        }));
+        Ok(options)
     }
 
     /// Tops the wallet up from a linked card: a `processing` row is committed first, then the bank

@@ -133,13 +133,18 @@ impl Platform {
                 ))
             })
             .await?;
-        let status = match live {
+        let status = match &live {
             Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => {
                 "paid".to_string()
             }
             _ => current.row.status.clone(),
         };
-        Ok(view_of(&current, status, bound))
+        let mut view = view_of(&current, status, bound);
+        if let Some(p) = live.filter(|p| p.user_id == user_id) {
+            view.your_payment_processing = p.status == "processing";
+            view.your_payment_id = Some(p.id);
+        }
+        Ok(view)
     }
 
     /// Checks a typed decision number without looking it up (no authority is asked, no lookup
@@ -197,6 +202,8 @@ fn view_of(current: &CurrentDecision, status: String, plate_bound_to_you: bool) 
         days_late: current.charges.days_late,
         payee: city.map(|c| c.payee.clone()).unwrap_or_default(),
         payee_en: city.map(|c| c.payee_en.clone()).unwrap_or_default(),
+        your_payment_id: None,
+        your_payment_processing: false,
     }
 }
 

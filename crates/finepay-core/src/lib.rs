@@ -29,7 +29,7 @@ mod vehicles;
 pub mod views;
 pub mod violations;
 
-pub use accounts::Registration;
+pub use accounts::{PaymentOption, Registration};
 pub use authorities::{Authorities, AuthorityRoute, NumberProblem, NumberRule};
 pub use error::CoreError;
 pub use idempotency::{IdempotencyKey, Reply};

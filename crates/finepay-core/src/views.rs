@@ -96,6 +96,12 @@ pub struct DecisionView {
     /// The authority that receives the fine (the receipt's payee), in Chinese and English.
     pub payee: String,
     pub payee_en: String,
+    /// The caller's own payment of this decision that is `processing` or `succeeded`, if any
+    /// (someone else's payment is never named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub your_payment_id: Option<String>,
+    /// True while the caller's payment is still being checked by the bank (`processing`).
+    pub your_payment_processing: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -68,9 +68,17 @@
           region.querySelectorAll("[data-notification]").forEach(function (n) {
             if (!known[n.id]) n.classList.add("arrived");
           });
+          poll();
         })
         .catch(function () {});
     };
+    // A card still being checked by its bank is asked about every 2 s until it is settled.
+    var polling = null;
+    var poll = function () {
+      clearTimeout(polling);
+      if (region.querySelector("[data-poll]")) polling = setTimeout(refresh, 2000);
+    };
+    poll();
     var source = new EventSource("/api/v1/notifications/stream");
     var onEvent = function (e) {
       var n = null;

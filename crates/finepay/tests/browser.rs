@@ -70,3 +70,8 @@ async fn a_decision_arrives_live_in_the_open_inbox_and_is_paid_from_the_notifica
 async fn double_submits_back_buttons_forged_links_and_missing_csrf_tokens_charge_nothing_twice() {
     run("safety").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pay_journey_works_with_javascript_off_and_reads_at_1280_px() {
+    run("no-script").await;
+}

@@ -421,8 +421,14 @@ async fn the_decision_says_whether_its_plate_is_bound_to_you_and_errors_come_in_
         )
         .await;
     let text = res.text().await.unwrap();
-    assert!(text.contains("余额不足，请充值或选择其他支付方式"), "{text}");
-    assert!(text.contains("可用 ¥100.00"), "the balance is shown beside the choice");
+    assert!(
+        text.contains("余额不足，请充值或选择其他支付方式"),
+        "{text}"
+    );
+    assert!(
+        text.contains("可用 ¥100.00"),
+        "the balance is shown beside the choice"
+    );
     assert_eq!(app.balance(&user).await, 10_000, "nothing charged");
 }
 
@@ -501,4 +507,70 @@ async fn the_receipt_pdf_and_the_public_verification_page() {
         ))
         .await;
     assert!(page.contains("Not a genuine receipt"));
+}
+
+#[tokio::test]
+async fn the_same_pay_form_sent_twice_at_once_charges_once_and_both_land_on_the_payment() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    // This card approves after 2 s: the second submit arrives while the first is at the bank.
+    let card = app.link_card(&user, common::CARD_SLOW).await;
+    let number = app.decision("粤A60003", "440100", 0).await;
+    let mut browser = Browser::new(&app, "en");
+    browser
+        .cookies
+        .push(("fp_session".into(), user.token.clone()));
+    let (status, html) = browser.get(&format!("/fines/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<label for=\"confirm_plate\">Licence plate</label>"));
+    assert!(html.contains("Card ending 0067</label>"));
+    let (csrf, key) = (hidden(&html, "csrf"), hidden(&html, "idempotency_key"));
+    let method = format!("card:{card}");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("amount", "20000"),
+        ("confirm_plate", "粤A60003"),
+        ("method", method.as_str()),
+    ];
+    let send = || {
+        browser
+            .http
+            .post(format!("{}/fines/{number}/pay", app.url))
+            .header(COOKIE, browser.cookie_header())
+            .header("origin", &app.url)
+            .form(&form)
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (a.status(), b.status()),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
+    let (la, lb) = (
+        a.headers()["location"].clone(),
+        b.headers()["location"].clone(),
+    );
+    assert_eq!(la, lb, "both submits land on the one payment");
+    let payments = app.get_json("/api/v1/payments", &user.token).await;
+    let mine: Vec<&Value> = payments["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["decision_number"] == number.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{payments}");
+    assert_eq!(mine[0]["status"], "succeeded");
+    assert_eq!(
+        format!("/payments/{}", mine[0]["id"].as_str().unwrap()),
+        la.to_str().unwrap()
+    );
+    // The bank was charged once, under the payment's reference.
+    let (status, page) = browser.get(la.to_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Payment successful") && page.contains("Card ending 0067"));
+    // The decision page now says Already paid and has no Pay button.
+    let (_, html) = browser.get(&format!("/fines/{number}")).await;
+    assert!(html.contains("Already paid") && !html.contains("data-pay-button"));
 }

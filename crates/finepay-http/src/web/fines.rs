@@ -8,9 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
-use finepay_core::views::{DecisionView, WalletView};
-use finepay_core::{CoreError, IdempotencyKey, PayMethod, PayRequest};
-use finepay_domain::Fen;
+use finepay_core::views::DecisionView;
+use finepay_core::{
+    CoreError, IdempotencyKey, NumberProblem, PayMethod, PayRequest, PaymentOption,
+};
+use finepay_domain::{DecisionNumberError, Fen};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -57,16 +59,15 @@ pub async fn entry(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NumberQu
 /// checks the format only: no authority is asked and no lookup is counted.
 pub async fn check(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NumberQuery>) -> Response {
     let typed = q.number.unwrap_or_default();
-    let digits = typed.chars().filter(|c| !c.is_whitespace()).count();
     let answer = match s.platform.check_decision_number(&typed) {
         Ok((_, city)) => json!({
             "valid": true,
-            "message": ctx.t.msg_with("num-ok", &[("city", super::Frame::new(&ctx, String::new(), "").city(&city.name, &city.name_zh))]),
+            "message": ctx.t.msg_with("num-ok", &[("city", Frame::new(&ctx, String::new(), "").city(&city.name, &city.name_zh))]),
         }),
-        // While typing, a short number is not an error yet.
-        Err(_) if digits < 16 && typed.chars().all(|c| c.is_ascii_digit() || c == ' ') => json!({
+        // While typing, a number that is only too short so far is not an error yet.
+        Err(NumberProblem::Shape(DecisionNumberError::BadLength { len })) if len < 16 => json!({
             "valid": false,
-            "message": ctx.t.msg_with("num-typing", &[("count", digits.to_string())]),
+            "message": ctx.t.msg_with("num-typing", &[("count", len.to_string())]),
         }),
         Err(p) => json!({"valid": false, "message": of_number(ctx.t, &p), "error": true}),
     };
@@ -92,7 +93,6 @@ pub struct DecisionPage {
     idempotency_key: String,
     problems: Vec<Problem>,
     confirm_plate: String,
-    paid_payment: Option<String>,
 }
 
 impl DecisionPage {
@@ -114,50 +114,54 @@ fn late_rule(ctx: &Ctx, d: &DecisionView) -> String {
     }
 }
 
-fn method_choices(ctx: &Ctx, w: &WalletView, due: i64, chosen: Option<&str>) -> Vec<MethodChoice> {
-    let t = ctx.t;
-    let mut list = vec![
-        MethodChoice {
-            value: "balance".into(),
-            label: t.msg("method-balance"),
-            available: if w.balance >= due {
-                t.msg_with(
-                    "method-available",
-                    &[("amount", super::i18n::yuan(w.balance))],
-                )
-            } else {
-                t.msg_with("method-short", &[("amount", super::i18n::yuan(w.balance))])
-            },
-            enough: w.balance >= due,
-            checked: false,
-        },
-        MethodChoice {
-            value: "credit".into(),
-            label: t.msg("method-credit"),
-            available: if w.credit.available >= due {
-                t.msg_with(
-                    "method-available",
-                    &[("amount", super::i18n::yuan(w.credit.available))],
-                )
-            } else {
-                t.msg_with(
-                    "method-short",
-                    &[("amount", super::i18n::yuan(w.credit.available))],
-                )
-            },
-            enough: w.credit.available >= due,
-            checked: false,
-        },
-    ];
-    for card in &w.cards {
-        list.push(MethodChoice {
-            value: format!("card:{}", card.id),
-            label: t.msg_with("method-card", &[("last4", card.last4.clone())]),
-            available: t.msg_with("method-card-hint", &[("bank", card.bank.clone())]),
-            enough: true,
-            checked: false,
-        });
+/// The form value of a method: `balance`, `credit` or `card:{id}`.
+fn method_value(m: &PayMethod) -> String {
+    match m {
+        PayMethod::Balance => "balance".into(),
+        PayMethod::Credit => "credit".into(),
+        PayMethod::Card { card_id } => format!("card:{card_id}"),
     }
+}
+
+fn method_choices(
+    ctx: &Ctx,
+    options: Vec<PaymentOption>,
+    chosen: Option<&str>,
+) -> Vec<MethodChoice> {
+    let t = ctx.t;
+    let mut list: Vec<MethodChoice> = options
+        .into_iter()
+        .map(|o| {
+            let label = match &o.method {
+                PayMethod::Balance => t.msg("method-balance"),
+                PayMethod::Credit => t.msg("method-credit"),
+                PayMethod::Card { .. } => t.msg_with(
+                    "method-card",
+                    &[("last4", o.last4.clone().unwrap_or_default())],
+                ),
+            };
+            let available = match (o.available, o.refusal) {
+                (_, Some("credit_overdue")) => t.msg("err-credit_overdue"),
+                (Some(a), Some(_)) => {
+                    t.msg_with("method-short", &[("amount", super::i18n::yuan(a))])
+                }
+                (Some(a), None) => {
+                    t.msg_with("method-available", &[("amount", super::i18n::yuan(a))])
+                }
+                (None, _) => t.msg_with(
+                    "method-card-hint",
+                    &[("bank", o.bank.clone().unwrap_or_default())],
+                ),
+            };
+            MethodChoice {
+                value: method_value(&o.method),
+                label,
+                available,
+                enough: o.refusal.is_none(),
+                checked: false,
+            }
+        })
+        .collect();
     let pick = chosen
         .and_then(|c| list.iter().position(|m| m.value == c))
         .or_else(|| list.iter().position(|m| m.enough));
@@ -214,22 +218,9 @@ async fn decision_page(
         }
         Err(e) => return super::failure(ctx, &e),
     };
-    let wallet = match s.platform.wallet(&signed.user).await {
-        Ok(w) => w,
+    let options = match s.platform.payment_options(&signed.user, d.amount_due).await {
+        Ok(o) => o,
         Err(e) => return super::failure(ctx, &e),
-    };
-    let paid_payment = if d.status == "paid" {
-        s.platform
-            .payments(&signed.user, None, 100)
-            .await
-            .ok()
-            .and_then(|(list, _)| {
-                list.into_iter()
-                    .find(|p| p.decision_number == d.number && p.status == "succeeded")
-                    .map(|p| p.id)
-            })
-    } else {
-        None
     };
     let status = if problems.is_empty() {
         StatusCode::OK
@@ -242,11 +233,10 @@ async fn decision_page(
         &DecisionPage {
             f: Frame::new(ctx, title, "home"),
             late_rule: late_rule(ctx, &d),
-            methods: method_choices(ctx, &wallet, d.amount_due, chosen),
+            methods: method_choices(ctx, options, chosen),
             idempotency_key: new_key(),
             problems,
             confirm_plate: typed_plate,
-            paid_payment,
             d,
         },
     )
@@ -348,6 +338,16 @@ pub async fn pay(
             other => break other,
         }
     };
+    if let Err(CoreError::RequestInProgress) = outcome {
+        // Still running after the wait (a slow bank): say so, and offer no second Pay button.
+        return super::message_page(
+            ctx,
+            StatusCode::ACCEPTED,
+            ctx.t.msg("processing-heading"),
+            ctx.t.msg("processing-body"),
+            ("/payments", ctx.t.msg("all-payments")),
+        );
+    }
     let problem = match outcome {
         Ok(reply) if reply.status < 300 => {
             let paid: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();

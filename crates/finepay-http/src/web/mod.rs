@@ -307,7 +307,17 @@ pub fn see_other(to: &str) -> Response {
 /// A path inside this site to return to (`?next=`); anything else goes home.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // One `/` then a character that is not another separator, and nothing a browser would
+        // strip or a header could not carry (a tab in `/\t/evil.example` is dropped by browsers,
+        // leaving `//evil.example`).
+        Some(n)
+            if n.starts_with('/')
+                && !matches!(n.as_bytes().get(1), Some(b'/' | b'\\'))
+                && n.chars()
+                    .all(|c| !c.is_control() && !c.is_whitespace() && c != '\\') =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -377,5 +387,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_next(Some("/fines?lang=zh")), "/fines?lang=zh");
     }
 }

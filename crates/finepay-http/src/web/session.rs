@@ -161,9 +161,15 @@ async fn checked_post(req: Request, cookies: &WebCookies) -> Result<Request, Res
             return Err(forbidden("cross-site form submission refused"));
         }
     }
+    // Behind a reverse proxy the browser's host is in X-Forwarded-Host (a page of another site
+    // cannot add that header to a form post, so it cannot be used to pass this check).
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok());
     if let (Some(origin), Some(host)) = (
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+        host,
     ) {
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         if origin != "null" && origin_host != host {

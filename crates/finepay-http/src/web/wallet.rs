@@ -78,19 +78,25 @@ pub async fn wallet(State(s): State<AppState>, signed: SignedIn) -> Response {
     wallet_page(&s, &signed, Vec::new(), None).await
 }
 
-/// An amount typed in yuan: `200`, `200.5`, `200.50` or `¥200.00`.
+/// An amount typed in yuan: `200`, `200.5`, `200.50`, `2,000.00` or `¥200.00`. A comma is only
+/// a thousands separator (`1,50` is refused, not read as 150).
 fn typed_yuan(text: &str) -> Option<Fen> {
-    let t: String = text
-        .trim()
-        .trim_start_matches('¥')
-        .chars()
-        .filter(|c| *c != ',' && !c.is_whitespace())
-        .collect();
-    let t = t.as_str();
-    let normal = match t.split_once('.') {
-        None => format!("{t}.00"),
-        Some((_, d)) if d.len() == 1 => format!("{t}0"),
-        Some(_) => t.to_string(),
+    let t = text.trim().trim_start_matches('¥').trim();
+    let (whole, cents) = t.split_once('.').unwrap_or((t, ""));
+    if whole.contains(',') {
+        let mut groups = whole.split(',');
+        let first = groups.next().unwrap_or("");
+        let grouped = (1..=3).contains(&first.len())
+            && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+        if !grouped {
+            return None;
+        }
+    }
+    let whole: String = whole.chars().filter(|c| *c != ',').collect();
+    let normal = match cents.len() {
+        0 if !t.contains('.') => format!("{whole}.00"),
+        1 => format!("{whole}.{cents}0"),
+        _ => format!("{whole}.{cents}"),
     };
     normal.parse::<Fen>().ok().filter(|f| f.is_positive())
 }
@@ -255,6 +261,13 @@ mod tests {
         assert_eq!(typed_yuan("200.5").map(|f| f.fen()), Some(20_050));
         assert_eq!(typed_yuan(" ¥0.05 ").map(|f| f.fen()), Some(5));
         assert_eq!(typed_yuan("2,000").map(|f| f.fen()), Some(200_000));
+        assert_eq!(
+            typed_yuan("1,234,567.89").map(|f| f.fen()),
+            Some(123_456_789)
+        );
+        assert_eq!(typed_yuan("1,50"), None);
+        assert_eq!(typed_yuan("12,34"), None);
+        assert_eq!(typed_yuan("200."), None);
         assert_eq!(typed_yuan("0"), None);
         assert_eq!(typed_yuan("-3"), None);
         assert_eq!(typed_yuan("1.234"), None);

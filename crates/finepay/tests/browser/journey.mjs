@@ -3,7 +3,7 @@
 // journey is checked with axe-core (no serious or critical violation) and photographed.
 //
 // Usage: node journey.mjs <scenario>   with FINEPAY_URL, FINEPAY_SANDBOX_TOKEN, FINEPAY_SHOTS set.
-// Scenarios: journey-en, journey-zh, live, safety.
+// Scenarios: journey-en, journey-zh, live, safety, no-script.
 
 import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
@@ -57,6 +57,8 @@ async function axe(page, name) {
 /** Photograph and axe-check the page: every page of the journey goes through here. */
 async function look(page, name) {
   await page.waitForLoadState("load");
+  // Photograph and check the page at rest, not halfway through an animation.
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
   await shot(page, name);
   await axe(page, name);
 }
@@ -418,16 +420,75 @@ async function safety(browser) {
   await page.goto(BASE + "/verify/rcp_0000/AAAAAAAAAAAAAAAAAAAAAA");
   check((await page.locator("h1").innerText()).includes(L.notGenuine), "an unknown receipt is not genuine");
 
-  // A POST without its CSRF token, or from another site, is refused.
-  const { csrf, ...noToken } = form;
+  // A POST without its CSRF token, or from another site, is refused: forms that would otherwise
+  // pay the second decision by credit line (¥2,000 available), so a hole would charge.
+  await page.goto(BASE + `/fines/${second}`);
+  const good = await page.locator("[data-pay-form]").evaluate((f) => Object.fromEntries(new FormData(f)));
+  const payable = { ...good, confirm_plate: shownPlate, method: "credit" };
+  const { csrf, ...noToken } = payable;
   check(csrf && csrf.length > 20, "the pay form carries a CSRF token");
   const refused = await page.request.post(BASE + `/fines/${second}/pay`, { form: noToken, headers: { origin: BASE } });
   check(refused.status() === 403, `a POST without the CSRF token is refused: ${refused.status()}`);
-  const crossSite = await page.request.post(BASE + `/fines/${second}/pay`, { form, headers: { origin: "https://evil.example" } });
+  const crossSite = await page.request.post(BASE + `/fines/${second}/pay`, { form: payable, headers: { origin: "https://evil.example" } });
   check(crossSite.status() === 403, `a cross-site POST is refused: ${crossSite.status()}`);
+  const wrongToken = await page.request.post(BASE + `/fines/${second}/pay`, { form: { ...payable, csrf: csrf.slice(0, -2) + "xx" }, headers: { origin: BASE } });
+  check(wrongToken.status() === 403, `a POST with a wrong CSRF token is refused: ${wrongToken.status()}`);
   const after = await api("GET", "/api/v1/payments", user.token);
   check(after.body.data.filter((p) => p.decision_number === second && p.status === "succeeded").length === 0, "refused posts charged nothing");
+  // The very same form with its token pays: the refusals above were the token's doing.
+  const accepted = await page.request.post(BASE + `/fines/${second}/pay`, { form: payable, headers: { origin: BASE } });
+  check(/\/payments\/pay_/.test(accepted.url()), `the form with its token pays: ${accepted.url()}`);
   await context.close();
+}
+
+/** The pay journey with JavaScript off, and the pages at 1280 px. */
+async function noScript(browser) {
+  const L = EN;
+  const user = await apiUser();
+  const card = await api("POST", "/api/v1/cards", user.token, { number: "6222020000000000018", holder_name: "李小龙" });
+  await api("POST", "/api/v1/wallet/top-ups", user.token, { card_id: card.body.id, amount: 20000 }, `top-${user.phone}`);
+  const plate = randomPlate("粤B");
+  const number = await decisionFor(plate, "440300");
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-GB", javaScriptEnabled: false });
+  const page = await context.newPage();
+  await login(page, user, L);
+  await page.goto(BASE + "/fines");
+  await page.getByLabel(L.number, { exact: true }).fill(number.replace(/(\d{4})/g, "$1 ").trim());
+  await page.getByRole("button", { name: L.lookup, exact: true }).click();
+  await page.waitForURL(new RegExp(`/fines/${number}$`));
+  await page.getByLabel(L.plate, { exact: true }).fill(plate);
+  await page.getByLabel(L.balance, { exact: true }).check();
+  await page.getByRole("button", { name: L.pay, exact: true }).click();
+  await page.waitForURL(/\/payments\/pay_/);
+  check((await text(page)).includes("Payment successful"), "paid without JavaScript");
+  // Without JavaScript the page shows the current state on reload.
+  const deadline = Date.now() + 15000;
+  while (!(await text(page)).includes(L.confirmed)) {
+    check(Date.now() < deadline, "the authority's confirmation shows on reload");
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+  // No script runs in this context, so axe cannot either: these are photographed, and the same
+  // pages are checked by axe in the other scenarios and at 1280 px below.
+  await shot(page, "paid-no-js");
+  await page.getByRole("link", { name: L.receipt, exact: true }).click();
+  await page.waitForURL(/\/receipts\/rcp_/);
+  const receiptUrl = page.url();
+  await shot(page, "receipt-no-js");
+  await context.close();
+
+  // The same pages on a desktop screen.
+  const wide = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-GB" });
+  const desk = await wide.newPage();
+  await login(desk, user, L);
+  await desk.goto(receiptUrl);
+  await look(desk, "receipt-1280");
+  await desk.goto(BASE + "/");
+  await look(desk, "home-1280");
+  await desk.goto(BASE + `/fines/${number}`);
+  check((await text(desk)).includes(L.paid), "the paid decision says so");
+  await look(desk, "decision-paid-1280");
+  await wide.close();
 }
 
 // ---------- run ----------
@@ -442,6 +503,7 @@ try {
   else if (scenario === "journey-zh") await journey(browser, "zh");
   else if (scenario === "live") await live(browser);
   else if (scenario === "safety") await safety(browser);
+  else if (scenario === "no-script") await noScript(browser);
   else fail(`unknown scenario ${scenario}`);
   console.log(`${scenario}: ok, ${step} screenshots in ${dir}`);
 } catch (e) {
