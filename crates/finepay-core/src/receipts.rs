@@ -24,7 +24,8 @@ pub fn verify_path(receipt: &Value) -> Option<String> {
 
 /// Compares without stopping at the first difference, so timing tells nothing of the code.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 /// A receipt with what its page shows beside it.
@@ -161,16 +162,24 @@ impl Platform {
         })
     }
 
-    /// A receipt of the user's own payment (another user's receipt is not found).
-    pub async fn receipt(&self, user_id: &str, receipt_id: &str) -> Result<Value, CoreError> {
+    /// A payment receipt or a refund receipt by id, with the user who paid.
+    async fn find_any_receipt(
+        &self,
+        receipt_id: &str,
+    ) -> Result<Option<(String, String)>, CoreError> {
         let id = receipt_id.to_string();
-        let found = self
+        Ok(self
             .db()
             .read(move |c| match receipts::find_receipt(c, &id)? {
                 Some(found) => Ok(Some(found)),
                 None => receipts::find_refund_receipt(c, &id),
             })
-            .await?;
+            .await?)
+    }
+
+    /// A receipt of the user's own payment (another user's receipt is not found).
+    pub async fn receipt(&self, user_id: &str, receipt_id: &str) -> Result<Value, CoreError> {
+        let found = self.find_any_receipt(receipt_id).await?;
         match found {
             Some((body, owner)) if owner == user_id => {
                 serde_json::from_str(&body).map_err(|e| CoreError::Internal(e.to_string()))
@@ -242,14 +251,7 @@ impl Platform {
         if code.len() != VERIFY_CODE_CHARS {
             return Ok(None);
         }
-        let id = receipt_id.to_string();
-        let found = self
-            .db()
-            .read(move |c| match receipts::find_receipt(c, &id)? {
-                Some(found) => Ok(Some(found)),
-                None => receipts::find_refund_receipt(c, &id),
-            })
-            .await?;
+        let found = self.find_any_receipt(receipt_id).await?;
         let Some(receipt) = found.and_then(|(body, _)| serde_json::from_str::<Value>(&body).ok())
         else {
             return Ok(None);

@@ -13,6 +13,8 @@ logout = Log out
 register = Register
 go-home = Go to the home page
 try-again = Try again
+page-not-found = Page not found
+page-not-found-body = There is no page at this address. Check it, or start again from the home page.
 problem-heading = There is a problem
 
 home-title = City services

@@ -13,6 +13,8 @@ logout = 退出登录
 register = 注册
 go-home = 返回首页
 try-again = 重试
+page-not-found = 页面不存在
+page-not-found-body = 该地址没有页面，请检查地址，或从首页重新开始。
 problem-heading = 出现问题
 
 home-title = 城市服务

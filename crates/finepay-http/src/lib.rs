@@ -97,7 +97,14 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         ));
         app = app.merge(guarded);
     }
-    app.fallback(|| async {
+    app.fallback(|headers: axum::http::HeaderMap| async move {
+        let wants_page = headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        if wants_page {
+            return web::not_found(&headers);
+        }
         error::plain_error(
             StatusCode::NOT_FOUND,
             "not_found",

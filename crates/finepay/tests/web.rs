@@ -313,23 +313,62 @@ async fn the_language_follows_accept_language_and_lang_switches_and_is_remembere
     let app = TestApp::spawn().await;
     let mut zh = Browser::new(&app, "zh-CN,zh;q=0.9,en;q=0.5");
     let (_, html) = zh.get("/fines").await;
-    assert!(
-        html.contains("<html lang=\"zh-Hans\">")
-            && html.contains("处罚决定书编号")
-            && html.contains("查询")
-    );
+    assert!(html.contains("<html lang=\"zh-Hans\">"));
+    assert!(html.contains("<label for=\"number\">处罚决定书编号</label>"));
+    assert!(html.contains("class=\"button primary\">查询</button>"));
     let (_, html) = zh.get("/fines?lang=en").await;
-    assert!(html.contains("<html lang=\"en\">") && html.contains("Penalty decision number"));
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("<label for=\"number\">Penalty decision number</label>"));
+    assert!(html.contains("class=\"button primary\">Look up</button>"));
     let (_, html) = zh.get("/login").await;
     assert!(
-        html.contains("Phone") && html.contains("Log in"),
-        "the choice is remembered"
+        html.contains("<label for=\"phone\">Phone</label>")
+            && html.contains("<label for=\"password\">Password</label>")
+            && html.contains("class=\"button primary\">Log in</button>"),
+        "the choice is remembered: {html}"
     );
     let mut en = Browser::new(&app, "en-GB");
     let (_, html) = en.get("/register").await;
-    for label in ["Phone", "Password", "Name", "ID number", "Register"] {
-        assert!(html.contains(label), "{label}");
+    for (id, label) in [
+        ("phone", "Phone"),
+        ("password", "Password"),
+        ("name", "Name"),
+        ("id_number", "ID number"),
+    ] {
+        assert!(
+            html.contains(&format!("<label for=\"{id}\">{label}</label>")),
+            "{label}"
+        );
     }
+    assert!(html.contains("class=\"button primary\">Register</button>"));
+    let mut zh = Browser::new(&app, "zh-CN");
+    let (_, html) = zh.get("/register").await;
+    for (id, label) in [
+        ("phone", "手机号"),
+        ("password", "密码"),
+        ("name", "姓名"),
+        ("id_number", "身份证号"),
+    ] {
+        assert!(
+            html.contains(&format!("<label for=\"{id}\">{label}</label>")),
+            "{label}"
+        );
+    }
+    assert!(html.contains("class=\"button primary\">注册</button>"));
+    // An address that does not exist: a page for a browser, SPEC's JSON error for the API.
+    let res = en
+        .http
+        .get(format!("{}/no-such-page", app.url))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("页面不存在"));
+    let (status, body) = json(app.get("/no-such-page", None).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
 }
 
 #[tokio::test]

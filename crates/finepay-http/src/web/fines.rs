@@ -171,12 +171,6 @@ fn method_choices(
     list
 }
 
-fn new_key() -> String {
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut raw);
-    format!("web-{}", hex::encode(raw))
-}
-
 /// Renders the decision as it is now, with `problems` from a failed payment.
 async fn decision_page(
     s: &AppState,
@@ -234,7 +228,7 @@ async fn decision_page(
             f: Frame::new(ctx, title, "home"),
             late_rule: late_rule(ctx, &d),
             methods: method_choices(ctx, options, chosen),
-            idempotency_key: new_key(),
+            idempotency_key: super::new_idempotency_key(),
             problems,
             confirm_plate: typed_plate,
             d,

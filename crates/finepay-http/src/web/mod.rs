@@ -271,6 +271,14 @@ fn with_lang(here: &str, lang: Lang) -> String {
     )
 }
 
+/// A fresh Idempotency-Key for a form that moves money, made when the page is rendered: every
+/// submit of that one form (a double click, Back, Reload) is the same request.
+pub fn new_idempotency_key() -> String {
+    let mut raw = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut raw);
+    format!("web-{}", hex::encode(raw))
+}
+
 pub fn encode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|v| v.trim_start_matches('=').to_string())
@@ -348,6 +356,41 @@ pub fn message_page(
             body,
             action_href: action.0.to_string(),
             action_label: action.1,
+        },
+    )
+}
+
+/// A page for an address that does not exist, for browsers (the API's clients get JSON).
+pub fn not_found(headers: &HeaderMap) -> Response {
+    let lang = session::cookie_value(headers, session::LANG_COOKIE)
+        .and_then(|v| Lang::parse(&v))
+        .unwrap_or_else(|| {
+            Lang::from_accept_language(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        });
+    let tr = Tr { lang };
+    let heading = tr.msg("page-not-found");
+    page(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            f: Frame {
+                tr,
+                title: heading.clone(),
+                csrf: String::new(),
+                signed_in: false,
+                css: assets::css_path(),
+                js: assets::js_path(),
+                switch_href: format!("/?lang={}", lang.other().code()),
+                tab: "",
+            },
+            heading,
+            body: tr.msg("page-not-found-body"),
+            action_href: "/".into(),
+            action_label: tr.msg("go-home"),
         },
     )
 }

@@ -33,12 +33,6 @@ impl WalletPage {
     }
 }
 
-fn new_key() -> String {
-    let mut raw = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut raw);
-    format!("web-{}", hex::encode(raw))
-}
-
 async fn wallet_page(
     s: &AppState,
     signed: &SignedIn,
@@ -68,8 +62,8 @@ async fn wallet_page(
             statements,
             problems,
             notice,
-            key_top_up: new_key(),
-            key_repay: new_key(),
+            key_top_up: super::new_idempotency_key(),
+            key_repay: super::new_idempotency_key(),
         },
     )
 }

@@ -10,7 +10,7 @@ import { PNG } from "pngjs";
 import jsQR from "jsqr";
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -214,9 +214,9 @@ async function journey(browser, lang) {
   check(await page.locator(".warning").isVisible(), "a plate not bound to the payer is warned about");
   await look(page, "decision");
 
-  // Confirm the plate, choose the balance, pay.
+  // Confirm the plate, choose the balance (in Chinese: the credit line, repaid below), pay.
   await page.getByLabel(L.plate, { exact: true }).fill(plate);
-  await page.getByLabel(L.balance, { exact: true }).check();
+  await page.getByLabel(lang === "zh" ? L.credit : L.balance, { exact: true }).check();
   await page.getByRole("button", { name: L.pay, exact: true }).click();
   await page.waitForURL(/\/payments\/pay_/);
   await look(page, "paid");
@@ -253,6 +253,11 @@ async function journey(browser, lang) {
   writeFileSync(pdfFile, await pdf.body());
   const printed = pdfText(pdfFile);
   for (const want of [L.city, "¥200.00", "¥0.00", number]) check(printed.includes(want), `the PDF text holds ${want}:\n${printed}`);
+  // The PDF's own QR code opens the same verification page.
+  execFileSync("pdftoppm", ["-png", "-r", "150", "-singlefile", pdfFile, join(dir, "receipt-pdf")]);
+  const pdfPng = PNG.sync.read(readFileSync(join(dir, "receipt-pdf.png")));
+  const pdfQr = jsQR(Uint8ClampedArray.from(pdfPng.data), pdfPng.width, pdfPng.height);
+  check(pdfQr && pdfQr.data === verifyUrl, `the PDF's QR code holds the verification URL: ${pdfQr && pdfQr.data}`);
   check((await page.getByRole("link", { name: L.pdf, exact: true }).count()) === 1, "the receipt page links its PDF");
 
   // Anyone (no session) can verify it.
@@ -263,6 +268,20 @@ async function journey(browser, lang) {
   check((await text(other)).includes("¥200.00"), "the verification page shows the amount");
   await look(other, "verify");
   await stranger.close();
+
+  if (lang === "zh") {
+    // The credit line owes ¥200.00; repay it from the balance on the wallet page.
+    await page.goto(BASE + "/wallet");
+    check((await text(page)).includes("待还") && (await text(page)).includes("¥200.00"), "the credit line owes the fine");
+    await page.getByLabel("还款金额（元）", { exact: true }).fill("200");
+    await page.getByLabel("还款来源", { exact: true }).selectOption("balance");
+    await page.getByRole("button", { name: "还款", exact: true }).click();
+    await page.waitForLoadState("load");
+    check((await text(page)).includes("还款成功"), "the repayment is confirmed");
+    await look(page, "wallet-repaid");
+    const w = await page.locator("main").innerText();
+    check(w.includes("¥300.00"), "the balance paid the repayment: ¥300.00 left");
+  }
 
   // The language is switched with the link and remembered.
   await page.goto(BASE + "/vehicles");
