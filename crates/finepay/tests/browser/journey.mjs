@@ -10,7 +10,7 @@ import { PNG } from "pngjs";
 import jsQR from "jsqr";
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -157,6 +157,11 @@ async function journey(browser, lang) {
 
   await page.goto(BASE + "/");
   check((await page.getAttribute("html", "lang")) === (lang === "zh" ? "zh-Hans" : "en"), "Accept-Language chooses the page's language");
+  if (lang === "zh") {
+    // The machine's CJK fonts are hidden from this browser: Chinese is drawn with finepay's own.
+    const served = await page.evaluate(() => document.fonts.ready.then((set) => [...set].some((f) => f.family.includes("Finepay CJK") && f.status === "loaded")));
+    check(served, "the embedded CJK font is served and used for Chinese");
+  }
   await look(page, "home");
 
   // Register (the search needs no account; paying does, so register first as a new user would when asked).
@@ -510,9 +515,29 @@ async function noScript(browser) {
   await wide.close();
 }
 
+/**
+ * For the Chinese journey: a fontconfig that hides the machine's CJK fonts, so the pages must
+ * draw Chinese with the font finepay serves itself (the journey then checks it was loaded).
+ */
+function fontconfigWithoutCjk() {
+  const cjk = /cjk|droid|wqy|arphic|uming|ukai|han|noto\/?$/i;
+  const dirs = [];
+  for (const root of ["/usr/share/fonts/truetype", "/usr/share/fonts/opentype"]) {
+    let entries = [];
+    try { entries = readdirSync(root); } catch { continue; }
+    for (const e of entries) if (!cjk.test(e) && !(root.endsWith("opentype") && e === "noto")) dirs.push(join(root, e));
+  }
+  const file = join(dir, "fonts.conf");
+  writeFileSync(file, `<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>${dirs.map((d) => `<dir>${d}</dir>`).join("")}<include ignore_missing="yes">/etc/fonts/conf.d</include><cachedir>${join(dir, "fontcache")}</cachedir></fontconfig>`);
+  return file;
+}
+
 // ---------- run ----------
 
+const env = { ...process.env };
+if (scenario === "journey-zh") env.FONTCONFIG_FILE = fontconfigWithoutCjk();
 const browser = await chromium.launch({
+  env,
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
