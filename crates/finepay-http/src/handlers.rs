@@ -1,7 +1,9 @@
 //! One handler per endpoint of SPEC §3. Each parses, calls one use case, answers.
 
 use crate::error::{ApiError, ReplyResponse};
-use crate::extract::{ApiJson, ApiQuery, AuthUser, ClientAddr, IdempotencyHeader, StreamUser};
+use crate::extract::{
+    ApiJson, ApiQuery, AuthUser, BaseUrl, ClientAddr, IdempotencyHeader, StreamUser,
+};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -289,13 +291,10 @@ pub async fn get_receipt(
 pub async fn get_receipt_pdf(
     State(s): State<AppState>,
     user: AuthUser,
-    headers: axum::http::HeaderMap,
+    base: BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    let pdf = s
-        .platform
-        .receipt_pdf(&user.0, &id, &crate::web::base_url(&headers))
-        .await?;
+    let pdf = s.platform.receipt_pdf(&user.0, &id, &base.0).await?;
     Ok(crate::web::pdf_response(&id, pdf))
 }
 
@@ -371,6 +370,10 @@ pub async fn notification_stream(
                     .map(Ok)
             }
         });
+    let mut stopping = s.stopping.clone();
+    let events = events.take_until(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
     axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default())
 }
 

@@ -4,11 +4,13 @@
 //! Architecture Invariant: handlers parse input into domain types and call one use case each; no
 //! SQL, no adapters, no business rules here.
 
+mod edge;
 mod error;
 mod extract;
 mod handlers;
 pub mod web;
 
+pub use edge::{BadProxy, TrustedProxies};
 pub use error::ApiError;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +29,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub platform: Platform,
+    /// Reverse proxies whose `X-Forwarded-*` headers are believed (SPEC §10).
+    pub proxies: TrustedProxies,
+    /// Becomes true when the server is stopping: open event streams end so the stop need not wait.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 #[derive(OpenApi)]
@@ -122,8 +128,11 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
 }
 
 async fn sandbox_auth(token: &str, req: Request<axum::body::Body>, next: Next) -> Response {
+    use subtle::ConstantTimeEq;
     let (parts, body) = req.into_parts();
-    if extract::bearer(&parts) != Some(token) {
+    // Compared in constant time: no timing tells how much of a guess was right.
+    let given = extract::bearer(&parts).unwrap_or("").as_bytes();
+    if !bool::from(given.ct_eq(token.as_bytes())) {
         return error::plain_error(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",

@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub authority_timeout: Duration,
     /// How long the platform waits for the bank before asking it about the charge instead.
     pub bank_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-*` headers are believed (`--trusted-proxies`).
+    pub trusted_proxies: finepay_http::TrustedProxies,
     /// How long a `slow` sandbox authority takes to answer (SPEC: 5 s).
     pub sandbox_slow_delay: Duration,
     /// How long the sandbox bank holds the answer of card …0042's first charge.
@@ -54,6 +56,7 @@ impl ServeConfig {
             platform: PlatformConfig::default(),
             authority_timeout: Duration::from_secs(8),
             bank_timeout: Duration::from_secs(5),
+            trusted_proxies: finepay_http::TrustedProxies::none(),
             sandbox_slow_delay: Duration::from_secs(5),
             sandbox_bank_timeout_delay: Duration::from_secs(10),
         }
@@ -83,7 +86,11 @@ pub struct Running {
     pub sandbox_authority: SandboxAuthority,
     pub bank: HttpBank,
     server: tokio::task::JoinHandle<()>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
+
+/// How long a stop waits for the requests in flight before it cuts the rest off.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 impl Running {
     pub fn url(&self) -> String {
@@ -94,10 +101,47 @@ impl Running {
     pub async fn wait(self) -> anyhow::Result<()> {
         self.server.await.context("the server task failed")
     }
+
+    /// Resolves only if the server task ends by itself (it should not): then with its error.
+    pub async fn server_ended(&mut self) -> anyhow::Result<()> {
+        (&mut self.server).await.context("the server task failed")?;
+        anyhow::bail!("the server stopped by itself")
+    }
+
+    /// Stops cleanly (SPEC §5): no new connections, the requests in flight answered (open event
+    /// streams end; at most [`STOP_GRACE`] in all), then every job queued for the writer
+    /// committed. A payment answered 201 before the stop is on disk; one cut off by the grace
+    /// limit is either committed or not, exactly as after a crash, and its idempotency key tells.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.stopping.send(true);
+        if tokio::time::timeout(STOP_GRACE, &mut self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_s = STOP_GRACE.as_secs(),
+                "requests still running after the grace period; stopping anyway"
+            );
+            self.server.abort();
+        }
+        // A barrier: it runs after every job queued before it, so those are committed.
+        self.platform
+            .db()
+            .writer()
+            .run(|_| Ok::<(), finepay_store::StoreError>(()))
+            .await??;
+        Ok(())
+    }
 }
 
 /// Opens the database, keys and sandboxes, starts the workers and serves HTTP.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
+    let sandbox_token = config.sandbox_token.clone().unwrap_or_else(random_token);
+    if sandbox_token.chars().count() < MIN_SANDBOX_TOKEN_CHARS {
+        anyhow::bail!(
+            "the sandbox token must have at least {MIN_SANDBOX_TOKEN_CHARS} characters (it guards the sandbox control API); leave --sandbox-token out for a random one"
+        );
+    }
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -168,10 +212,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     );
     platform.start_workers();
 
-    let sandbox_token = config.sandbox_token.clone().unwrap_or_else(random_token);
+    let (stopping, stop_signal) = tokio::sync::watch::channel(false);
     let app = finepay_http::router(
         finepay_http::AppState {
             platform: platform.clone(),
+            proxies: config.trusted_proxies.clone(),
+            stopping: stop_signal.clone(),
         },
         Some((sandbox_authority.control_router(), sandbox_token.clone())),
     );
@@ -181,7 +227,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, service).await {
+        let mut stop = stop_signal;
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             tracing::error!(error = %e, "the server stopped");
         }
     });
@@ -193,8 +246,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         sandbox_authority,
         bank,
         server,
+        stopping,
     })
 }
+
+/// The shortest sandbox token `serve` accepts (SPEC §10: it guards the control API).
+pub const MIN_SANDBOX_TOKEN_CHARS: usize = 16;
 
 fn random_token() -> String {
     let mut raw = [0u8; 16];

@@ -53,6 +53,10 @@ enum Command {
         /// Decision lookups allowed per user per minute (SPEC default 60; benchmarks raise it).
         #[arg(long, env = "FINEPAY_LOOKUPS_PER_USER", default_value_t = 60)]
         lookups_per_user_per_minute: u32,
+        /// Reverse proxies (addresses or CIDR blocks, comma separated) whose X-Forwarded-For,
+        /// -Proto and -Host headers are believed; from anyone else they are ignored.
+        #[arg(long, env = "FINEPAY_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
         /// Decision lookups allowed per client address per minute (SPEC default 1,000).
         #[arg(long, env = "FINEPAY_LOOKUPS_PER_CLIENT", default_value_t = 1000)]
         lookups_per_client_per_minute: u32,
@@ -122,8 +126,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             events,
             lookups_per_user_per_minute,
             lookups_per_client_per_minute,
+            trusted_proxies,
         } => {
             let mut config = ServeConfig::new(data_dir);
+            config.trusted_proxies = finepay_http::TrustedProxies::parse(&trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
             config.platform.lookup_limits.per_user_per_minute = lookups_per_user_per_minute;
             config.platform.lookup_limits.per_client_per_minute = lookups_per_client_per_minute;
             config.listen = listen;
@@ -186,18 +193,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: ServeConfig, with_demo: bool) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
-    let running = finepay::start(config).await?;
+    let mut running = finepay::start(config).await?;
     println!("finepay is serving on {}", running.url());
     println!("sandbox token: {}", running.sandbox_token);
     if with_demo {
         let seeded = demo::seed(&running, &data_dir).await?;
         println!("{}", demo::instructions(&running, &seeded));
     }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        result = running.wait() => result,
-        _ = tokio::signal::ctrl_c() => {
-            println!("stopping");
-            Ok(())
-        }
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        ended = running.server_ended() => return ended,
     }
+    println!("stopping: answering the requests in flight");
+    running.stop().await?;
+    println!("stopped");
+    Ok(())
 }

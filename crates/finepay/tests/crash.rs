@@ -1,5 +1,6 @@
-//! Acceptance 8: SIGKILL the server during a payment load; after restart every payment that got a
-//! 201 is there with its receipt, reaches the authority exactly once, and the ledger holds.
+//! Stop the server during a payment load — SIGKILL (a crash) or SIGTERM (a clean stop, which must
+//! exit 0) — then after a restart every payment that got a 201 is there with its receipt, reaches
+//! the authority exactly once, and the ledger holds.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -81,8 +82,23 @@ fn id_number(serial: u32) -> String {
     format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stop {
+    Kill,
+    Term,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn payments_acknowledged_before_a_sigkill_survive_it() {
+    pay_load_then(Stop::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_a_pay_load_exits_0_and_keeps_every_acknowledged_payment() {
+    pay_load_then(Stop::Term).await;
+}
+
+async fn pay_load_then(stop: Stop) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -98,7 +114,11 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
     // Four funded users, and 80 decisions for one plate.
     let mut users = Vec::new();
     for i in 0..4u32 {
-        let phone = format!("1370000{:04}", i);
+        let phone = format!(
+            "137{:04}{:04}",
+            std::process::id() % 10_000,
+            i + 10 * (stop as u32)
+        );
         let (s, _) = post(&http, &format!("{url}/api/v1/users"), "", json!({"phone": phone, "password": "crash-test", "name": "赵六", "id_number": id_number(i)}), None).await;
         assert_eq!(s, StatusCode::CREATED);
         let (_, session) = post(
@@ -172,8 +192,28 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
     while acknowledged.lock().unwrap().len() < 10 && start.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    match stop {
+        Stop::Kill => {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+        }
+        Stop::Term => {
+            let sent = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert_eq!(status.code(), Some(0), "a clean stop exits 0");
+        }
+    }
     for t in tasks {
         t.await.unwrap();
     }
@@ -189,7 +229,7 @@ async fn payments_acknowledged_before_a_sigkill_survive_it() {
         numbers.len()
     );
     eprintln!(
-        "{} of {} payments acknowledged before SIGKILL",
+        "{} of {} payments acknowledged before {stop:?}",
         acknowledged.len(),
         numbers.len()
     );

@@ -240,7 +240,11 @@ async fn a_post_without_its_csrf_token_or_from_another_site_is_refused() {
 
 #[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_lax_and_secure_behind_tls_and_logout_ends_it() {
-    let app = TestApp::spawn().await;
+    // The test client stands for the TLS-terminating proxy in front of finepay.
+    let app = TestApp::spawn_with(|c| {
+        c.trusted_proxies = finepay_http::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
     let (_, phone) = web_user(&app).await;
     let mut browser = Browser::new(&app, "en");
     let csrf = browser.csrf("/login").await;

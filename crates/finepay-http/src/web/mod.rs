@@ -70,7 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route("/wallet/top-ups", post(wallet::top_up).get(to("/wallet")))
         .route("/wallet/repayments", post(wallet::repay).get(to("/wallet")))
         .route("/static/{name}", get(assets::serve))
-        .layer(middleware::from_fn(session::web_middleware))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::web_middleware,
+        ))
         .with_state(state)
 }
 
@@ -114,11 +117,13 @@ impl FromRequestParts<AppState> for Ctx {
             .unwrap_or_else(|| "/".into());
         Ok(Ctx {
             t: Tr { lang: cookies.lang },
-            base_url: base_url(&parts.headers),
-            client: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|ci| ci.0.ip().to_string())
+            base_url: s
+                .proxies
+                .base_url(crate::extract::peer(parts), &parts.headers),
+            client: s
+                .proxies
+                .client_ip(crate::extract::peer(parts), &parts.headers)
+                .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unknown".into()),
             cookies,
             user,
@@ -163,23 +168,6 @@ impl OptionalFromRequestParts<AppState> for SignedIn {
         let ctx = Ctx::from_request_parts(parts, s).await?;
         Ok(ctx.user.clone().map(|user| SignedIn { ctx, user }))
     }
-}
-
-/// `scheme://host` of a request: `https` when a proxy says so.
-pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(p) if p.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
 }
 
 /// The frame of every page: language, title, navigation, the form token.

@@ -8,8 +8,9 @@
 //! from another site.
 
 use super::i18n::Lang;
+use crate::AppState;
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -80,11 +81,15 @@ pub fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> Opti
     HeaderValue::from_str(&c.to_string()).ok()
 }
 
-fn served_over_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+/// Whether the browser reached us over TLS: only a trusted proxy can say so.
+fn served_over_tls(s: &AppState, req: &Request) -> bool {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|ci| ci.0.ip());
+    s.proxies
+        .base_url(peer, req.headers())
+        .starts_with("https://")
 }
 
 /// The language of a request: `?lang=`, else the cookie, else `Accept-Language`.
@@ -117,9 +122,9 @@ const YEAR_S: i64 = 365 * 24 * 3600;
 
 /// The web app's middleware: reads the cookies, refuses cross-site and token-less POSTs with
 /// 403, and sets the anonymous and language cookies when they are new.
-pub async fn web_middleware(req: Request, next: Next) -> Response {
+pub async fn web_middleware(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let secure = served_over_tls(&s, &req);
     let headers = req.headers();
-    let secure = served_over_tls(headers);
     let session = cookie_value(headers, SESSION_COOKIE);
     let existing_anon = cookie_value(headers, ANON_COOKIE);
     let (lang, chosen) = language(&req);
@@ -132,7 +137,7 @@ pub async fn web_middleware(req: Request, next: Next) -> Response {
     };
     let mut req = req;
     if req.method() == Method::POST {
-        req = match checked_post(req, &cookies).await {
+        req = match checked_post(&s, req, &cookies).await {
             Ok(req) => req,
             Err(refusal) => return refusal,
         };
@@ -154,23 +159,25 @@ pub async fn web_middleware(req: Request, next: Next) -> Response {
 }
 
 /// Same-site and CSRF checks of a form POST; the body is read (at most 64 KiB) and put back.
-async fn checked_post(req: Request, cookies: &WebCookies) -> Result<Request, Response> {
+async fn checked_post(
+    s: &AppState,
+    req: Request,
+    cookies: &WebCookies,
+) -> Result<Request, Response> {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|ci| ci.0.ip());
+    let site = s.proxies.base_url(peer, req.headers());
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if !matches!(site, "same-origin" | "none") {
             return Err(forbidden("cross-site form submission refused"));
         }
     }
-    // Behind a reverse proxy the browser's host is in X-Forwarded-Host (a page of another site
-    // cannot add that header to a form post, so it cannot be used to pass this check).
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok());
-    if let (Some(origin), Some(host)) = (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        host,
-    ) {
+    // The browser's own host: the Host header, or behind a trusted proxy X-Forwarded-Host.
+    let host = site.split_once("://").map(|(_, h)| h).unwrap_or("");
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         if origin != "null" && origin_host != host {
             return Err(forbidden("cross-site form submission refused"));
