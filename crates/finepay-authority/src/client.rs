@@ -185,15 +185,41 @@ pub struct HttpAuthority {
 }
 
 impl HttpAuthority {
-    /// `base_url` is the city's protocol root up to and including `/authority/v1/{city}`;
-    /// `timeout` bounds every call (connect plus answer).
+    /// `base_url` is the city's protocol root up to and including `/authority/v1/{city}`
+    /// (`https://` is spoken with rustls and the web PKI's roots); `timeout` bounds every call
+    /// (connect plus answer).
     pub fn new(base_url: &str, secret: &[u8], timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+        let http = client_builder(timeout)
             .build()
-            // Only a broken TLS backend makes building fail; we enable none, so fall back to default.
+            // Building fails only when the TLS backend cannot start; the default client then
+            // fails each call with a clear transport error instead of panicking here.
             .unwrap_or_default();
+        HttpAuthority::with_client(http, base_url, secret, timeout)
+    }
+
+    /// Like [`HttpAuthority::new`], also trusting the CA certificate `root_pem` (an authority
+    /// that runs its own CA, or a test's self-signed certificate).
+    pub fn with_root_certificate(
+        base_url: &str,
+        secret: &[u8],
+        timeout: Duration,
+        root_pem: &[u8],
+    ) -> Result<Self, AuthorityError> {
+        let root = reqwest::Certificate::from_pem(root_pem)
+            .map_err(|e| AuthorityError::Protocol(format!("bad CA certificate: {e}")))?;
+        let http = client_builder(timeout)
+            .add_root_certificate(root)
+            .build()
+            .map_err(|e| AuthorityError::Protocol(format!("cannot build the HTTPS client: {e}")))?;
+        Ok(HttpAuthority::with_client(http, base_url, secret, timeout))
+    }
+
+    fn with_client(
+        http: reqwest::Client,
+        base_url: &str,
+        secret: &[u8],
+        timeout: Duration,
+    ) -> Self {
         HttpAuthority {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -243,8 +269,8 @@ impl HttpAuthority {
         }
         let response = request.send().await.map_err(unavailable)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(unavailable)?;
-        Ok((status, bytes.to_vec()))
+        let body = read_capped(response, MAX_ANSWER_BYTES).await?;
+        Ok((status, body))
     }
 
     async fn get(
@@ -280,6 +306,38 @@ impl HttpAuthority {
             _ => Err(common_failure(status, &body)),
         }
     }
+}
+
+/// The largest answer read from an authority (a feed page with its decision records, a batch of
+/// 200 notice outcomes, a day's notices are far smaller); anything bigger is refused unread.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .https_only(false)
+        .use_rustls_tls()
+}
+
+/// Reads an answer body, refusing it as soon as it grows past `cap` bytes.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, AuthorityError> {
+    let too_large =
+        || AuthorityError::Protocol(format!("the answer is larger than {cap} bytes; refused"));
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unavailable)? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn unavailable(e: reqwest::Error) -> AuthorityError {

@@ -18,7 +18,9 @@ pub mod protocol;
 pub mod sandbox;
 
 pub use catalogue::{Catalogue, City, ViolationType};
-pub use client::{Authority, AuthorityError, HandlingOutcome, HttpAuthority, NoticeOutcome};
+pub use client::{
+    Authority, AuthorityError, HandlingOutcome, HttpAuthority, NoticeOutcome, MAX_ANSWER_BYTES,
+};
 pub use protocol::{
     AcceptedNotice, AuthorityEvent, DecisionRecord, EventKind, EventPage, HandlingRequest,
     NoticeList, PaymentNotice, RecordStatus, ViolationList, ViolationRecord, ViolationSummary,

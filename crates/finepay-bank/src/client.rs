@@ -264,8 +264,31 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, BankError> {
-    response.json().await.map_err(transport_error)
+/// The largest answer read from the bank (its answers are a few hundred bytes; a card's charge
+/// list for tests is longer); anything bigger is refused unread.
+pub const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+async fn read_json<T: DeserializeOwned>(mut response: Response) -> Result<T, BankError> {
+    let too_large = || {
+        BankError::Protocol(format!(
+            "the bank's answer is larger than {MAX_ANSWER_BYTES} bytes; refused"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| BankError::Protocol(format!("bad JSON from the bank: {e}")))
 }
 
 fn charge_status_of(record: &protocol::ChargeRecord) -> Result<ChargeStatus, BankError> {
@@ -317,7 +340,7 @@ impl ErrorAnswer {
             .headers()
             .get(protocol::FAULT_HEADER)
             .is_some_and(|value| value.as_bytes() == protocol::FAULT_CONNECT.as_bytes());
-        let (code, message) = match response.json::<protocol::ErrorEnvelope>().await {
+        let (code, message) = match read_json::<protocol::ErrorEnvelope>(response).await {
             Ok(envelope) => (envelope.error.code, envelope.error.message),
             Err(_) => (String::new(), "no error envelope".to_owned()),
         };

@@ -18,4 +18,4 @@ mod protocol;
 pub mod sandbox;
 
 pub use adapter::{Bank, BankError, CardLink, Charge, ChargeStatus};
-pub use client::{CardChargeRecord, HttpBank};
+pub use client::{CardChargeRecord, HttpBank, MAX_ANSWER_BYTES};

@@ -1,0 +1,102 @@
+//! SPEC §10: authorities are reached over TLS (rustls) at `https://` addresses, and no answer
+//! larger than the client's cap is read.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::routing::get;
+use chrono::Utc;
+use common::*;
+use finepay_authority::{
+    Authority, AuthorityError, HttpAuthority, NoticeOutcome, PaymentNotice, RecordStatus,
+    MAX_ANSWER_BYTES,
+};
+use std::time::Duration;
+
+/// The sandbox's protocol API over HTTPS with a self-signed certificate for `localhost`; returns
+/// the base URL and the certificate (PEM) a client must trust.
+async fn https_sandbox(t: &TestSandbox) -> (String, String) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert_pem.clone().into_bytes(),
+        cert.signing_key.serialize_pem().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = t.sandbox.protocol_router();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, tls)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+    });
+    (format!("https://localhost:{port}"), cert_pem)
+}
+
+#[tokio::test]
+async fn a_notice_goes_through_to_an_https_authority_whose_certificate_is_trusted() {
+    let t = start().await;
+    let number = t.red_light_decision(None).await;
+    let (base, cert) = https_sandbox(&t).await;
+    let authority = HttpAuthority::with_root_certificate(
+        &format!("{base}/authority/v1/{BEIJING}"),
+        SECRET,
+        Duration::from_secs(5),
+        cert.as_bytes(),
+    )
+    .unwrap();
+    let record = authority.lookup_decision(&number).await.unwrap();
+    assert_eq!(record.amount_due_fen, 20_000);
+    let notice = PaymentNotice {
+        payment_id: "pay_tls_1".into(),
+        decision_number: number.clone(),
+        amount_fen: 20_000,
+        paid_at: Utc::now(),
+    };
+    assert_eq!(
+        authority.send_payment_notice(&notice).await.unwrap(),
+        NoticeOutcome::Accepted
+    );
+    assert_eq!(
+        authority.lookup_decision(&number).await.unwrap().status,
+        RecordStatus::Paid
+    );
+
+    // The same server is refused by a client that does not trust its certificate.
+    let stranger = HttpAuthority::new(
+        &format!("{base}/authority/v1/{BEIJING}"),
+        SECRET,
+        Duration::from_secs(5),
+    );
+    match stranger.lookup_decision(&number).await {
+        Err(AuthorityError::Unavailable(why)) => assert!(
+            why.contains("transport") || why.contains("connect"),
+            "{why}"
+        ),
+        other => panic!("an untrusted certificate must fail the call: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_cleanly() {
+    let huge = "x".repeat(MAX_ANSWER_BYTES + 1);
+    let app = axum::Router::new().fallback(get(move || {
+        let body = huge.clone();
+        async move { body }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let authority = HttpAuthority::new(
+        &format!("http://{addr}/authority/v1/{BEIJING}"),
+        SECRET,
+        Duration::from_secs(5),
+    );
+    match authority.lookup_decision("1100000000000015").await {
+        Err(AuthorityError::Protocol(why)) => assert!(why.contains("larger than"), "{why}"),
+        other => panic!("a huge answer must be refused: {other:?}"),
+    }
+}
