@@ -55,10 +55,9 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
-/// the sandbox bearer token when given.
-pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API's routes with their OpenAPI descriptions (SPEC §3).
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(handlers::healthz))
         .routes(routes!(handlers::create_user))
         .routes(routes!(handlers::create_session))
@@ -83,8 +82,17 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         .routes(routes!(handlers::list_statements))
         .routes(routes!(handlers::get_statement))
         .routes(routes!(handlers::notification_stream))
-        .with_state(state.clone())
-        .split_for_parts();
+}
+
+/// The OpenAPI 3.1 document served at `/api/openapi.json`.
+pub fn openapi_document() -> serde_json::Value {
+    serde_json::to_value(api_routes().split_for_parts().1).unwrap_or_default()
+}
+
+/// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
+/// the sandbox bearer token when given.
+pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
+    let (api, openapi) = api_routes().with_state(state.clone()).split_for_parts();
     let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
     let mut app = api.route(
         "/api/openapi.json",

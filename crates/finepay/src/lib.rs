@@ -259,14 +259,73 @@ fn random_token() -> String {
     format!("sbx_{}", hex::encode(raw))
 }
 
-/// The HMAC secret shared by the platform and the sandbox authority, kept in the data directory.
+/// The HMAC secret shared by the platform and the sandbox authority, kept in the data directory:
+/// readable by its owner only (0600), written whole to a temporary file and linked into place, so
+/// a crash never leaves half a key and two instances starting at once agree on one.
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        return hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()));
+    let read = |path: &Path| -> anyhow::Result<Option<Vec<u8>>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => hex::decode(text.trim())
+                .map(Some)
+                .with_context(|| format!("{} is not hex", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    };
+    if let Some(secret) = read(path)? {
+        return Ok(secret);
     }
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
-    std::fs::write(path, hex::encode(raw))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(raw.to_vec())
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    {
+        use std::io::Write as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&temporary)
+            .with_context(|| format!("cannot create {}", temporary.display()))?;
+        file.write_all(hex::encode(raw).as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", temporary.display()))?;
+    }
+    let linked = std::fs::hard_link(&temporary, path);
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => Ok(raw.to_vec()),
+        // Another instance made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read(path)?.with_context(|| format!("{} vanished", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hmac_secret_is_written_once_for_its_owner_only_and_read_back() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("sandbox-authority-secret");
+        let first = load_or_create_secret(&path).unwrap_or_default();
+        assert_eq!(first.len(), 32);
+        assert_eq!(load_or_create_secret(&path).unwrap_or_default(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777);
+            assert_eq!(mode.ok(), Some(0o600));
+        }
+        let leftovers = std::fs::read_dir(dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
 }
