@@ -119,7 +119,7 @@ fn draw(pen: &mut Pen<'_, '_>, doc: &ReceiptDocument, qr: &Modules) -> [Option<R
         75.0,
         9.0,
         MUTED,
-        "Electronic receipt · 交通违法罚款缴纳",
+        "Electronic receipt · 交通违法缴款",
         false,
     );
     pen.rect(LEFT, 84.0, WIDTH, 1.4, ACCENT);

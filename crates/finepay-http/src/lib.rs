@@ -103,13 +103,7 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
     );
     app = app.merge(web::router(state));
     if let Some((control, token)) = sandbox_control {
-        let guarded = control.layer(middleware::from_fn(
-            move |req: Request<axum::body::Body>, next: Next| {
-                let token = token.clone();
-                async move { sandbox_auth(&token, req, next).await }
-            },
-        ));
-        app = app.merge(guarded);
+        app = app.merge(guarded(control, token));
     }
     app.fallback(|headers: axum::http::HeaderMap| async move {
         let wants_page = headers
@@ -133,6 +127,16 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         )
     })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The sandbox control API behind `Authorization: Bearer <token>` (compared in constant time).
+pub fn guarded(control: Router, token: String) -> Router {
+    control.layer(middleware::from_fn(
+        move |req: Request<axum::body::Body>, next: Next| {
+            let token = token.clone();
+            async move { sandbox_auth(&token, req, next).await }
+        },
+    ))
 }
 
 async fn sandbox_auth(token: &str, req: Request<axum::body::Body>, next: Next) -> Response {

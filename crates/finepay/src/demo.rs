@@ -58,7 +58,10 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
     p.top_up(&user, idem, &card.id, Fen::from_fen(100_000))
         .await?;
 
-    let sandbox = &running.sandbox_authority;
+    let sandbox = running
+        .sandbox_authority
+        .as_ref()
+        .context("--demo seeds the in-process sandboxes: leave --endpoints out")?;
     sandbox.register_vehicle(NewVehicle {
         plate: DEMO_PLATE.into(),
         vin: "LSVAM4187C2184847".into(),

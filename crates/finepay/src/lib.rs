@@ -3,11 +3,12 @@
 //! real server through `start` on a random port.
 
 pub mod demo;
+pub mod endpoints;
 pub mod offline;
 
 use anyhow::Context;
 use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySandboxConfig};
-use finepay_authority::{Catalogue, HttpAuthority};
+use finepay_authority::HttpAuthority;
 use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_bank::HttpBank;
 use finepay_core::events::EventBus;
@@ -36,6 +37,9 @@ pub struct ServeConfig {
     pub authority_timeout: Duration,
     /// How long the platform waits for the bank before asking it about the charge instead.
     pub bank_timeout: Duration,
+    /// Reach the authorities and the bank named in this file instead of starting the sandboxes
+    /// in-process (`--endpoints`); the sandbox control API is then not mounted.
+    pub endpoints: Option<PathBuf>,
     /// Reverse proxies whose `X-Forwarded-*` headers are believed (`--trusted-proxies`).
     pub trusted_proxies: finepay_http::TrustedProxies,
     /// How long a `slow` sandbox authority takes to answer (SPEC: 5 s).
@@ -57,6 +61,7 @@ impl ServeConfig {
             authority_timeout: Duration::from_secs(8),
             bank_timeout: Duration::from_secs(5),
             trusted_proxies: finepay_http::TrustedProxies::none(),
+            endpoints: None,
             sandbox_slow_delay: Duration::from_secs(5),
             sandbox_bank_timeout_delay: Duration::from_secs(10),
         }
@@ -80,10 +85,10 @@ pub fn database_location(url: Option<&str>, data_dir: &Path) -> anyhow::Result<D
 /// A running platform: its address, the sandbox token, and handles for tests.
 pub struct Running {
     pub addr: SocketAddr,
-    pub sandbox_addr: SocketAddr,
     pub sandbox_token: String,
     pub platform: Platform,
-    pub sandbox_authority: SandboxAuthority,
+    /// The in-process sandbox authority; `None` when serving real endpoints (`--endpoints`).
+    pub sandbox_authority: Option<SandboxAuthority>,
     pub bank: HttpBank,
     server: tokio::task::JoinHandle<()>,
     stopping: tokio::sync::watch::Sender<bool>,
@@ -153,49 +158,49 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot open the database {location:?}"))?;
     let signer = ReceiptSigner::load_or_create(&config.data_dir)
         .context("cannot load the receipt signing key")?;
-    let secret = load_or_create_secret(&config.data_dir.join("sandbox-authority-secret"))?;
-
-    let sandbox_authority = SandboxAuthority::open(
-        &config.data_dir.join("sandbox-authority.db"),
-        AuthoritySandboxConfig {
-            secret: secret.clone(),
-            slow_delay: config.sandbox_slow_delay,
-        },
-    )
-    .context("cannot open the sandbox authority")?;
-    let sandbox_bank = SandboxBank::open(
-        &config.data_dir.join("sandbox-bank.db"),
-        BankSandboxConfig {
-            timeout_delay: config.sandbox_bank_timeout_delay,
-            ..BankSandboxConfig::default()
-        },
-    )
-    .context("cannot open the sandbox bank")?;
-    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let sandbox_addr = sandbox_listener.local_addr()?;
-    let sandbox_app = sandbox_authority
-        .protocol_router()
-        .merge(sandbox_bank.router());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(sandbox_listener, sandbox_app).await {
-            tracing::error!(error = %e, "the sandbox server stopped");
+    // The outside world: the sandboxes in-process (the default), or the endpoints of a file.
+    let (routes, bank, sandbox_authority) = match &config.endpoints {
+        None => {
+            let sandboxes = Sandboxes::start(
+                &config.data_dir,
+                config.sandbox_slow_delay,
+                config.sandbox_bank_timeout_delay,
+                "127.0.0.1:0".parse()?,
+                None,
+            )
+            .await?;
+            let file = endpoints::for_sandbox(&format!("http://{}", sandboxes.addr), SECRET_FILE);
+            let routes = routes_of(&file, &sandboxes.secret, config.authority_timeout)?;
+            let bank = HttpBank::new(&file.bank.base_url, config.bank_timeout);
+            (routes, bank, Some(sandboxes.authority))
         }
-    });
-
-    let routes = Catalogue::builtin()
-        .cities()
-        .iter()
-        .map(|city| -> anyhow::Result<AuthorityRoute> {
-            let base = format!("http://{sandbox_addr}/authority/v1/{}", city.code);
-            Ok(AuthorityRoute {
-                prefix: city.code.clone(),
-                city: finepay_domain::CityCode::parse(&city.code)?,
-                rule: NumberRule::SixteenDigitsLuhn,
-                client: Arc::new(HttpAuthority::new(&base, &secret, config.authority_timeout)),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let bank = HttpBank::new(&format!("http://{sandbox_addr}"), config.bank_timeout);
+        Some(path) => {
+            let found = endpoints::load(path)?;
+            let routes = found
+                .cities
+                .iter()
+                .flat_map(|city| {
+                    city.decision_prefixes.iter().map(move |prefix| {
+                        Ok(AuthorityRoute {
+                            prefix: prefix.clone(),
+                            city: finepay_domain::CityCode::parse(&city.code)?,
+                            rule: NumberRule::SixteenDigitsLuhn,
+                            client: Arc::new(HttpAuthority::new(
+                                &city.base_url,
+                                &city.key,
+                                config.authority_timeout,
+                            )),
+                        })
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (
+                routes,
+                HttpBank::new(&found.bank_url, config.bank_timeout),
+                None,
+            )
+        }
+    };
     let events = match &config.events {
         Some(url) => EventBus::nats(url)
             .await
@@ -219,7 +224,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             proxies: config.trusted_proxies.clone(),
             stopping: stop_signal.clone(),
         },
-        Some((sandbox_authority.control_router(), sandbox_token.clone())),
+        sandbox_authority
+            .as_ref()
+            .map(|a| (a.control_router(), sandbox_token.clone())),
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -240,7 +247,6 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     });
     Ok(Running {
         addr,
-        sandbox_addr,
         sandbox_token,
         platform,
         sandbox_authority,
@@ -253,10 +259,98 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
 /// The shortest sandbox token `serve` accepts (SPEC §10: it guards the control API).
 pub const MIN_SANDBOX_TOKEN_CHARS: usize = 16;
 
+/// The HMAC secret's file in the data directory (shared by the platform and the sandbox).
+const SECRET_FILE: &str = "sandbox-authority-secret";
+
+/// One route per catalogue city of a sandbox's endpoints.
+fn routes_of(
+    file: &endpoints::EndpointsFile,
+    secret: &[u8],
+    timeout: Duration,
+) -> anyhow::Result<Vec<AuthorityRoute>> {
+    file.cities
+        .iter()
+        .map(|city| {
+            Ok(AuthorityRoute {
+                prefix: city.code.clone(),
+                city: finepay_domain::CityCode::parse(&city.code)?,
+                rule: NumberRule::SixteenDigitsLuhn,
+                client: Arc::new(HttpAuthority::new(&city.base_url, secret, timeout)),
+            })
+        })
+        .collect()
+}
+
+/// The sandbox authority and bank on a listener of their own: in-process for `serve`, or as
+/// their own service for `finepay sandbox` (then with the control API, under the token).
+pub struct Sandboxes {
+    pub addr: SocketAddr,
+    pub authority: SandboxAuthority,
+    pub secret: Vec<u8>,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+impl Sandboxes {
+    pub async fn start(
+        data_dir: &Path,
+        slow_delay: Duration,
+        bank_timeout_delay: Duration,
+        listen: SocketAddr,
+        control_token: Option<String>,
+    ) -> anyhow::Result<Sandboxes> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let secret = load_or_create_secret(&data_dir.join(SECRET_FILE))?;
+        let authority = SandboxAuthority::open(
+            &data_dir.join("sandbox-authority.db"),
+            AuthoritySandboxConfig {
+                secret: secret.clone(),
+                slow_delay,
+            },
+        )
+        .context("cannot open the sandbox authority")?;
+        let bank = SandboxBank::open(
+            &data_dir.join("sandbox-bank.db"),
+            BankSandboxConfig {
+                timeout_delay: bank_timeout_delay,
+                ..BankSandboxConfig::default()
+            },
+        )
+        .context("cannot open the sandbox bank")?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let mut app = authority.protocol_router().merge(bank.router()).route(
+            "/healthz",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        );
+        if let Some(token) = control_token {
+            app = app.merge(finepay_http::guarded(authority.control_router(), token));
+        }
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the sandbox server stopped");
+            }
+        });
+        Ok(Sandboxes {
+            addr,
+            authority,
+            secret,
+            server,
+        })
+    }
+}
+
 fn random_token() -> String {
     let mut raw = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut raw);
     format!("sbx_{}", hex::encode(raw))
+}
+
+/// A random sandbox token (`sbx_` and 32 hex digits).
+pub fn new_sandbox_token() -> String {
+    random_token()
 }
 
 /// The HMAC secret shared by the platform and the sandbox authority, kept in the data directory:

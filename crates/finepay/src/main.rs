@@ -53,6 +53,10 @@ enum Command {
         /// Decision lookups allowed per user per minute (SPEC default 60; benchmarks raise it).
         #[arg(long, env = "FINEPAY_LOOKUPS_PER_USER", default_value_t = 60)]
         lookups_per_user_per_minute: u32,
+        /// Reach the authorities and the bank named in this endpoints file (written by
+        /// `finepay sandbox`, or by hand for real cities) instead of in-process sandboxes.
+        #[arg(long, env = "FINEPAY_ENDPOINTS")]
+        endpoints: Option<PathBuf>,
         /// Reverse proxies (addresses or CIDR blocks, comma separated) whose X-Forwarded-For,
         /// -Proto and -Host headers are believed; from anyone else they are ignored.
         #[arg(long, env = "FINEPAY_TRUSTED_PROXIES", default_value = "")]
@@ -60,6 +64,17 @@ enum Command {
         /// Decision lookups allowed per client address per minute (SPEC default 1,000).
         #[arg(long, env = "FINEPAY_LOOKUPS_PER_CLIENT", default_value_t = 1000)]
         lookups_per_client_per_minute: u32,
+    },
+    /// Run the sandbox authorities and bank as a service of their own (control API at
+    /// /sandbox/v1) and write DATA_DIR/endpoints.toml, the file that points a platform at them.
+    Sandbox {
+        #[arg(long, env = "FINEPAY_SANDBOX_LISTEN", default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-sandbox-data")]
+        data_dir: PathBuf,
+        /// The bearer token of the control API (random when not given; at least 16 characters).
+        #[arg(long, env = "FINEPAY_SANDBOX_TOKEN")]
+        sandbox_token: Option<String>,
     },
     /// Verify the ledger's invariants.
     Ledger {
@@ -127,8 +142,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lookups_per_user_per_minute,
             lookups_per_client_per_minute,
             trusted_proxies,
+            endpoints,
         } => {
+            if demo && endpoints.is_some() {
+                anyhow::bail!(
+                    "--demo seeds the in-process sandboxes: it cannot be used with --endpoints"
+                );
+            }
             let mut config = ServeConfig::new(data_dir);
+            config.endpoints = endpoints;
             config.trusted_proxies = finepay_http::TrustedProxies::parse(&trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
             config.platform.lookup_limits.per_user_per_minute = lookups_per_user_per_minute;
@@ -148,6 +170,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .max_blocking_threads(BLOCKING_THREADS)
                 .build()?;
             runtime.block_on(serve(config, demo))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox {
+            listen,
+            data_dir,
+            sandbox_token,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(sandbox(listen, data_dir, sandbox_token))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ledger {
@@ -191,11 +224,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+async fn sandbox(
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    let token = token.unwrap_or_else(finepay::new_sandbox_token);
+    if token.chars().count() < finepay::MIN_SANDBOX_TOKEN_CHARS {
+        anyhow::bail!(
+            "the sandbox token must have at least {} characters",
+            finepay::MIN_SANDBOX_TOKEN_CHARS
+        );
+    }
+    let sandboxes = finepay::Sandboxes::start(
+        &data_dir,
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_secs(10),
+        listen,
+        Some(token.clone()),
+    )
+    .await?;
+    let file = data_dir.join(finepay::endpoints::FILE_NAME);
+    finepay::endpoints::write(
+        &file,
+        &finepay::endpoints::for_sandbox(
+            &format!("http://{}", sandboxes.addr),
+            "sandbox-authority-secret",
+        ),
+    )?;
+    println!("finepay sandbox is serving on http://{}", sandboxes.addr);
+    println!("sandbox token: {token}");
+    println!(
+        "endpoints: {}  (finepay serve --endpoints {})",
+        file.display(),
+        file.display()
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    println!("stopped");
+    Ok(())
+}
+
 async fn serve(config: ServeConfig, with_demo: bool) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let mut running = finepay::start(config).await?;
     println!("finepay is serving on {}", running.url());
-    println!("sandbox token: {}", running.sandbox_token);
+    if running.sandbox_authority.is_some() {
+        println!("sandbox token: {}", running.sandbox_token);
+    }
     if with_demo {
         let seeded = demo::seed(&running, &data_dir).await?;
         println!("{}", demo::instructions(&running, &seeded));

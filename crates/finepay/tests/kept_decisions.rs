@@ -216,7 +216,7 @@ async fn a_decision_paid_through_another_channel_shows_paid_and_is_not_charged_a
         amount_fen: 20_000,
         paid_at: chrono::Utc::now(),
     };
-    let sandbox = app.running.sandbox_authority.clone();
+    let sandbox = app.running.sandbox_authority.clone().unwrap();
     tokio::task::spawn_blocking(move || sandbox.receive_notice("330100", &elsewhere))
         .await
         .unwrap()
