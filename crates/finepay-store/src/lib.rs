@@ -8,6 +8,7 @@
 mod checkpoint;
 mod error;
 mod migrate;
+mod pg_tls;
 mod pool;
 mod postgres;
 pub mod repo;

@@ -51,11 +51,14 @@ impl PgConn {
     /// must not start inside an async task (it is used afterwards from the writer thread and from
     /// `spawn_blocking`, where blocking is allowed).
     pub fn connect(url: &str) -> Result<PgConn, StoreError> {
-        let url = url.to_string();
+        let (url, tls) = crate::pg_tls::tls_for(url)?;
         // Nothing waits without a bound: a lock held by another instance, or a runaway statement,
         // fails the job (answered 503, retried by the client) instead of hanging every request.
         let client = std::thread::spawn(move || {
-            let mut client = Client::connect(&url, NoTls)?;
+            let mut client = match tls {
+                crate::pg_tls::PgTls::Plain => Client::connect(&url, NoTls)?,
+                crate::pg_tls::PgTls::Rustls(tls) => Client::connect(&url, tls)?,
+            };
             client.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '30s'")?;
             Ok::<_, postgres::Error>(client)
         })
