@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{free_port, wait_healthy};
+
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -13,14 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "crash-test-sandbox-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn serve(dir: &Path, port: u16, database: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_finepay"))
@@ -39,19 +33,6 @@ fn serve(dir: &Path, port: u16, database: &str) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn wait_healthy(http: &Client, url: &str) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
-            if r.status() == StatusCode::OK {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
 }
 
 async fn post(

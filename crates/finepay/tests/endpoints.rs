@@ -5,20 +5,14 @@
 
 mod common;
 
+use common::{free_port, wait_healthy};
+
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "endpoints-test-sandbox-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Process(Child);
 
@@ -38,19 +32,6 @@ fn spawn(args: &[&str]) -> Process {
             .spawn()
             .unwrap(),
     )
-}
-
-async fn wait_healthy(http: &Client, url: &str) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
-            if r.status() == StatusCode::OK {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not start");
 }
 
 async fn call(

@@ -31,10 +31,8 @@ impl Lang {
                 let tag = it.next()?.trim();
                 let q = it
                     .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                // Quality as an integer per mille, to sort without floats in the comparison.
-                Some(((q.clamp(0.0, 1.0) * 1000.0) as u32, tag))
+                    .map_or(1000, quality_per_mille);
+                Some((q, tag))
             })
             .collect();
         ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
@@ -195,9 +193,29 @@ const MONTHS: [&str; 12] = [
 
 pub use finepay_documents::yuan;
 
+/// An `Accept-Language` quality (`1`, `0.8`, `0.125`) in thousandths, read as digits.
+fn quality_per_mille(q: &str) -> u32 {
+    let (whole, frac) = q.trim().split_once('.').unwrap_or((q.trim(), ""));
+    let frac: String = frac.chars().chain("000".chars()).take(3).collect();
+    match (whole, frac.parse::<u32>()) {
+        ("1", _) => 1000,
+        ("0", Ok(f)) => f,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualities_are_read_in_thousandths() {
+        assert_eq!(quality_per_mille("0.8"), 800);
+        assert_eq!(quality_per_mille("0.125"), 125);
+        assert_eq!(quality_per_mille("1"), 1000);
+        assert_eq!(quality_per_mille("1.000"), 1000);
+        assert_eq!(quality_per_mille("x"), 0);
+    }
 
     #[test]
     fn accept_language_picks_the_first_language_we_speak() {

@@ -350,16 +350,7 @@ pub fn message_page(
 
 /// A page for an address that does not exist, for browsers (the API's clients get JSON).
 pub fn not_found(headers: &HeaderMap) -> Response {
-    let lang = session::cookie_value(headers, session::LANG_COOKIE)
-        .and_then(|v| Lang::parse(&v))
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or(""),
-            )
-        });
+    let lang = session::remembered_language(headers);
     let tr = Tr { lang };
     let heading = tr.msg("page-not-found");
     page(

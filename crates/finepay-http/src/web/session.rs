@@ -104,8 +104,12 @@ fn language(req: &Request) -> (Lang, Option<Lang>) {
     if let Some(lang) = asked {
         return (lang, Some(lang));
     }
-    let headers = req.headers();
-    let lang = cookie_value(headers, LANG_COOKIE)
+    (remembered_language(req.headers()), None)
+}
+
+/// The language cookie, else `Accept-Language`.
+pub fn remembered_language(headers: &HeaderMap) -> Lang {
+    cookie_value(headers, LANG_COOKIE)
         .and_then(|v| Lang::parse(&v))
         .unwrap_or_else(|| {
             Lang::from_accept_language(
@@ -114,8 +118,7 @@ fn language(req: &Request) -> (Lang, Option<Lang>) {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or(""),
             )
-        });
-    (lang, None)
+        })
 }
 
 const YEAR_S: i64 = 365 * 24 * 3600;

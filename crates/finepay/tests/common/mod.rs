@@ -424,3 +424,26 @@ pub async fn json(res: Response) -> (StatusCode, Value) {
     let body = res.json().await.unwrap_or(Value::Null);
     (status, body)
 }
+
+/// A port nothing listens on right now (for a server started as a process of its own).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (up to 20 s) until `url/healthz` answers 200.
+pub async fn wait_healthy(http: &Client, url: &str) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not start within 20 s");
+}
