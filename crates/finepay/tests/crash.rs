@@ -288,14 +288,5 @@ async fn pay_load_then(stop: Stop) {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args(["ledger", "check", "--database", &database])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ledger_check_passes(&database);
 }

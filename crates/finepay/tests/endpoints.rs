@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{free_port, wait_healthy};
+use common::{call, free_port, wait_healthy};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -32,26 +32,6 @@ fn spawn(args: &[&str]) -> Process {
             .spawn()
             .unwrap(),
     )
-}
-
-async fn call(
-    http: &Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-    key: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn poll(http: &Client, url: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -242,15 +222,7 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
         "the fine came back to the balance"
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args(["ledger", "check", "--database", &database])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_ledger_check_passes(&database);
 }
 
 #[test]

@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 
+use common::call;
+
 use futures::StreamExt;
 use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -73,26 +75,6 @@ async fn start(dir: &Path, database: &str, http: &Client) -> Instance {
     Instance { child, url }
 }
 
-async fn call(
-    http: &Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-    key: Option<String>,
-) -> (StatusCode, Value) {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 fn id_number(serial: u32) -> String {
     common::id_number(serial)
 }
@@ -142,7 +124,7 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
             format!("{}/api/v1/wallet/top-ups", b.url),
             &token,
             Some(json!({"card_id": card["id"], "amount": 20_000_000})),
-            Some("fund".into()),
+            Some("fund"),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED);
@@ -259,7 +241,7 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
             // (issue 14 removes the deadlocks). The retry must still charge exactly once.
             let mut attempt = 0;
             let (s, p) = loop {
-                let (s, p) = call(&http, reqwest::Method::POST, format!("{url}/api/v1/payments"), &token, Some(body.clone()), Some(format!("m{i}"))).await;
+                let (s, p) = call(&http, reqwest::Method::POST, format!("{url}/api/v1/payments"), &token, Some(body.clone()), Some(format!("m{i}").as_str())).await;
                 attempt += 1;
                 if s == StatusCode::SERVICE_UNAVAILABLE && p["error"]["code"] == "service_busy" && attempt < 5 {
                     tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
@@ -374,7 +356,7 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
         let (http, token, n) = (http.clone(), tokens[i % 4].clone(), last.clone());
         racers.push(tokio::spawn(async move {
             let body = json!({"decision_number": n, "amount": 20_000, "confirm_plate": "京A12345", "method": {"type": "balance"}});
-            call(&http, reqwest::Method::POST, format!("{url}/api/v1/payments"), &token, Some(body), Some(format!("race-{i}"))).await
+            call(&http, reqwest::Method::POST, format!("{url}/api/v1/payments"), &token, Some(body), Some(format!("race-{i}").as_str())).await
         }));
     }
     let mut wins = 0;
@@ -395,14 +377,5 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
 
     drop(a);
     drop(b);
-    let out = Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args(["ledger", "check", "--database", &database])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ledger_check_passes(&database);
 }

@@ -447,3 +447,38 @@ pub async fn wait_healthy(http: &Client, url: &str) {
     }
     panic!("{url} did not start within 20 s");
 }
+
+/// One API call with an optional body and Idempotency-Key: the status and the JSON answer.
+pub async fn call(
+    http: &Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// `finepay ledger check --database URL`, as an operator would run it: must exit 0.
+pub fn assert_ledger_check_passes(database: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_finepay"))
+        .args(["ledger", "check", "--database", database])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
