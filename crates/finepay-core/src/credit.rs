@@ -7,13 +7,14 @@
 //! and refunds pay the oldest debt first: a statement's outstanding amount is what is left of its
 //! charges after all repayments and refunds so far have been applied to it and every earlier one.
 
-use crate::accounts::{post_ledger, ChargeOutcome};
-use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
+use crate::books;
+use crate::card::Charge;
+use crate::idempotency::{IdempotencyKey, Reply};
 use crate::{new_id, CoreError, Platform};
 use chrono::{Datelike, NaiveDate};
-use finepay_domain::{ledger, Account, Fen};
+use finepay_domain::{ledger, ChargeStatus, Fen, PayMethodKind, TxKind};
 use finepay_store::repo::credit::{self, CreditPosting, RepaymentRow};
-use finepay_store::repo::{idempotency, ledger as ledger_repo, users};
+use finepay_store::repo::users;
 use finepay_store::{now_text, Sql};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,8 +22,7 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct StatementLine {
     pub at: String,
-    /// `charge`, `refund` or `repayment`.
-    pub kind: String,
+    pub kind: StatementLineKind,
     pub amount: i64,
     /// The payment charged or refunded, or the repayment.
     pub reference: String,
@@ -40,10 +40,49 @@ pub struct StatementView {
     pub new_balance: i64,
     /// What is left of its charges after repayments and refunds (oldest debt first).
     pub outstanding: i64,
-    /// `open` (month not over), `issued`, `paid` or `overdue`.
-    pub status: String,
+    pub status: StatementStatus,
     pub currency: String,
     pub lines: Vec<StatementLine>,
+}
+
+/// Where a statement stands.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementStatus {
+    /// Its month is not over.
+    Open,
+    /// Issued, not yet due, not repaid.
+    Issued,
+    /// Nothing left to repay.
+    Paid,
+    /// Past its due date and not repaid: credit payments are refused until it is.
+    Overdue,
+}
+
+impl StatementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementStatus::Open => "open",
+            StatementStatus::Issued => "issued",
+            StatementStatus::Paid => "paid",
+            StatementStatus::Overdue => "overdue",
+        }
+    }
+}
+
+impl std::fmt::Display for StatementStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a statement line is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementLineKind {
+    Charge,
+    Refund,
+    Repayment,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -69,6 +108,20 @@ pub struct RepaymentView {
 pub enum RepaymentSource {
     Balance,
     Card { card_id: String },
+}
+
+impl RepaymentSource {
+    /// The `source` object of `POST /api/v1/credit/repayments`.
+    pub fn request_json(&self) -> serde_json::Value {
+        match self {
+            RepaymentSource::Card { card_id } => {
+                serde_json::json!({ "type": PayMethodKind::Card.as_str(), "card_id": card_id })
+            }
+            RepaymentSource::Balance => {
+                serde_json::json!({ "type": PayMethodKind::Balance.as_str() })
+            }
+        }
+    }
 }
 
 /// Statement and due days of the month (1–28).
@@ -103,7 +156,7 @@ pub fn statements(
     // the charge it reverses wherever that charge was billed.
     let paid: i64 = postings
         .iter()
-        .filter(|p| p.kind == "credit_repayment" || p.kind == "refund")
+        .filter(|p| matches!(p.kind, TxKind::CreditRepayment | TxKind::Refund))
         .map(|p| p.amount)
         .sum();
     let mut months: Vec<((i32, u32), Vec<&CreditPosting>)> = Vec::new();
@@ -123,12 +176,12 @@ pub fn statements(
         .map(|((year, month), ps)| {
             let charges: i64 = ps
                 .iter()
-                .filter(|p| p.kind == "payment")
+                .filter(|p| p.kind == TxKind::Payment)
                 .map(|p| -p.amount)
                 .sum();
             let refunds: i64 = ps
                 .iter()
-                .filter(|p| p.kind == "refund")
+                .filter(|p| p.kind == TxKind::Refund)
                 .map(|p| p.amount)
                 .sum();
             let new_balance = charges - refunds;
@@ -137,13 +190,13 @@ pub fn statements(
             let statement_date = next_month_day(year, month, days.statement_day);
             let due_date = next_month_day(year, month, days.due_day);
             let status = if today < statement_date {
-                "open"
+                StatementStatus::Open
             } else if outstanding == 0 {
-                "paid"
+                StatementStatus::Paid
             } else if today > due_date {
-                "overdue"
+                StatementStatus::Overdue
             } else {
-                "issued"
+                StatementStatus::Issued
             };
             StatementView {
                 month: format!("{year:04}-{month:02}"),
@@ -153,18 +206,17 @@ pub fn statements(
                 refunds,
                 new_balance,
                 outstanding,
-                status: status.into(),
+                status,
                 currency: "CNY".into(),
                 lines: ps
                     .iter()
                     .map(|p| StatementLine {
                         at: p.created_at.clone(),
-                        kind: match p.kind.as_str() {
-                            "payment" => "charge",
-                            "refund" => "refund",
-                            _ => "repayment",
-                        }
-                        .into(),
+                        kind: match p.kind {
+                            TxKind::Payment => StatementLineKind::Charge,
+                            TxKind::Refund => StatementLineKind::Refund,
+                            TxKind::CreditRepayment | TxKind::TopUp => StatementLineKind::Repayment,
+                        },
                         amount: p.amount.abs(),
                         reference: p.reference.clone(),
                     })
@@ -180,10 +232,13 @@ pub(crate) fn is_overdue(
     user_id: &str,
     days: StatementDays,
 ) -> Result<bool, CoreError> {
-    let postings = credit::postings(c, &Account::UserCreditReceivable(user_id.to_string()).key())?;
+    let postings = credit::postings(
+        c,
+        &finepay_domain::Account::UserCreditReceivable(user_id.to_string()).key(),
+    )?;
     Ok(statements(&postings, crate::today_in_china(), days)
         .iter()
-        .any(|s| s.status == "overdue"))
+        .any(|s| s.status == StatementStatus::Overdue))
 }
 
 impl Platform {
@@ -195,7 +250,7 @@ impl Platform {
     }
 
     pub async fn credit_statements(&self, user_id: &str) -> Result<Vec<StatementView>, CoreError> {
-        let key = Account::UserCreditReceivable(user_id.to_string()).key();
+        let key = finepay_domain::Account::UserCreditReceivable(user_id.to_string()).key();
         let postings = self.db().read(move |c| credit::postings(c, &key)).await?;
         let mut list = statements(&postings, crate::today_in_china(), self.statement_days());
         list.reverse();
@@ -250,10 +305,14 @@ impl Platform {
             id: id.clone(),
             user_id: user_id.to_string(),
             amount: amount.fen(),
-            source_type: if card.is_some() { "card" } else { "balance" }.into(),
+            source: if card.is_some() {
+                PayMethodKind::Card
+            } else {
+                PayMethodKind::Balance
+            },
             card_id: card.as_ref().map(|c| c.id.clone()),
             card_last4: card.as_ref().map(|c| c.last4.clone()),
-            status: "processing".into(),
+            status: ChargeStatus::Processing,
             bank_reference: card.as_ref().map(|_| id.clone()),
             failure_reason: None,
             ledger_tx_id: None,
@@ -261,190 +320,148 @@ impl Platform {
             created_at: now.clone(),
             updated_at: now,
         };
-        let bank = self.config().bank_code.clone();
-        let Some(card) = card else {
-            return self
-                .db()
-                .writer()
-                .run(move |c| -> Result<Reply, CoreError> {
-                    if let Some(reply) = claim_for_repayment(c, &row, &idem)? {
-                        return Ok(reply);
-                    }
-                    let balance = ledger_repo::balance_for_update(
-                        c,
-                        &Account::UserBalance(row.user_id.clone()).key(),
-                    )?;
-                    if balance < row.amount {
-                        return store(
-                            c,
-                            &row,
-                            Reply::from_error(&CoreError::InsufficientFunds {
-                                balance,
-                                amount: row.amount,
-                            }),
-                        );
-                    }
-                    credit::insert_repayment(c, &row)?;
-                    let tx =
-                        ledger::repay_credit_from_balance(&row.user_id, Fen::from_fen(row.amount))
-                            .map_err(|e| CoreError::Internal(e.to_string()))?;
-                    settle_repayment(c, &row, &tx, &bank)
-                })
-                .await?;
+        let charge = RepaymentCharge {
+            row,
+            bank_code: self.config().bank_code.clone(),
         };
-        let claimed = {
-            let (row, idem) = (row.clone(), idem.clone());
-            self.db()
-                .writer()
-                .run(move |c| -> Result<Option<Reply>, CoreError> {
-                    if let Some(reply) = claim_for_repayment(c, &row, &idem)? {
-                        return Ok(Some(reply));
-                    }
-                    credit::insert_repayment(c, &row)?;
-                    Ok(None)
-                })
-                .await??
-        };
-        if let Some(reply) = claimed {
-            return Ok(reply);
+        match card {
+            None => self.settle_at_once(charge, idem).await,
+            Some(card) => {
+                self.charge_linked_card(charge, idem, &card.card_token)
+                    .await
+            }
         }
-        let reference = row.bank_reference.clone().unwrap_or_else(|| row.id.clone());
-        let _held = self.hold_charge(&reference);
-        let outcome = self
-            .charge_card(&reference, &card.card_token, row.amount)
-            .await;
-        self.settle_card_repayment(row, outcome).await
     }
 
-    /// Commits the outcome of a card repayment's charge (from the request, or from the resolver).
-    pub(crate) async fn settle_card_repayment(
+    /// Card repayments left `processing` since before `older_than`, as charges to resolve.
+    pub(crate) async fn repayments_left_processing(
         &self,
-        row: RepaymentRow,
-        outcome: ChargeOutcome,
-    ) -> Result<Reply, CoreError> {
-        if matches!(outcome, ChargeOutcome::Unknown) {
-            return Ok(Reply::fresh(201, body(&row, "processing")));
-        }
-        let bank = self.config().bank_code.clone();
-        self.db()
-            .writer()
-            .run(move |c| -> Result<Reply, CoreError> {
-                let now = now_text();
-                let failed = |reason: &str| -> Result<(), CoreError> {
-                    if credit::mark_repayment_failed(c, &row.id, reason, &now)? {
-                        Ok(())
-                    } else {
-                        Err(CoreError::Internal(format!(
-                            "repayment {} was already settled",
-                            row.id
-                        )))
-                    }
-                };
-                match outcome {
-                    ChargeOutcome::Charged
-                        if credit::repayment_status(c, &row.id)?.as_deref() == Some("failed") =>
-                    {
-                        // Given up as failed meanwhile: the bank is asked to return the money.
-                        let reference = row.bank_reference.as_deref().unwrap_or(&row.id);
-                        crate::refunds::enqueue_orphan_refund(c, reference, row.amount, &now)?;
-                        Ok(Reply::from_error(&CoreError::BankUnavailable))
-                    }
-                    ChargeOutcome::Charged => {
-                        let tx = ledger::credit_repayment(
-                            &row.user_id,
-                            &bank,
-                            Fen::from_fen(row.amount),
-                        )
-                        .map_err(|e| CoreError::Internal(e.to_string()))?;
-                        settle_repayment(c, &row, &tx, &bank)
-                    }
-                    ChargeOutcome::Declined(reason) => {
-                        failed(&reason)?;
-                        store(c, &row, Reply::from_error(&CoreError::CardDeclined(reason)))
-                    }
-                    ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
-                        failed("the bank could not be reached")?;
-                        if let Some(key) = &row.idempotency_key {
-                            idempotency::release_key(c, &row.user_id, key)?;
-                        }
-                        Ok(Reply::from_error(&CoreError::BankUnavailable))
-                    }
-                }
-            })
+        older_than: &str,
+    ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
+        let cutoff = older_than.to_string();
+        let bank_code = self.config().bank_code.clone();
+        Ok(self
+            .db()
+            .read(move |c| credit::processing_repayments(c, &cutoff))
             .await?
+            .into_iter()
+            .map(|row| {
+                Box::new(RepaymentCharge {
+                    row,
+                    bank_code: bank_code.clone(),
+                }) as Box<dyn Charge>
+            })
+            .collect())
     }
 }
 
-/// Claims the key and checks the amount against what is owed; `Some` answers the request now.
-fn claim_for_repayment(
-    c: &dyn Sql,
-    row: &RepaymentRow,
-    idem: &IdempotencyKey,
-) -> Result<Option<Reply>, CoreError> {
-    match idempotency::claim_key(
-        c,
-        &row.user_id,
-        &idem.key,
-        &idem.request_hash,
-        &row.created_at,
-    )? {
-        idempotency::KeyState::Claimed => {}
-        other => return answer_existing(other, &idem.request_hash).map(Some),
+/// A repayment as the card module charges (or, from the balance, settles) it.
+#[derive(Clone)]
+struct RepaymentCharge {
+    row: RepaymentRow,
+    bank_code: String,
+}
+
+impl Charge for RepaymentCharge {
+    fn user_id(&self) -> &str {
+        &self.row.user_id
     }
-    // What is owed, less card repayments already under way (they hold their amount until the bank
-    // answers), so two repayments at once can never repay more than the debt.
-    let owed = owed_less_pending(c, &row.user_id)?;
-    if row.amount > owed {
-        let e = CoreError::invalid(
-            "amount",
-            format!("you owe {owed} fen on your credit line; repay at most that"),
-        );
-        return store(c, row, Reply::from_error(&e)).map(Some);
+
+    fn idempotency_key(&self) -> Option<&str> {
+        self.row.idempotency_key.as_deref()
     }
-    Ok(None)
+
+    fn created_at(&self) -> &str {
+        &self.row.created_at
+    }
+
+    fn reference(&self) -> &str {
+        self.row.bank_reference.as_deref().unwrap_or(&self.row.id)
+    }
+
+    fn amount(&self) -> i64 {
+        self.row.amount
+    }
+
+    /// More than is owed (less card repayments already under way: they hold their amount until
+    /// the bank answers, so two repayments at once can never repay more than the debt), or, from
+    /// the balance, more than the balance: refused.
+    fn refusal(&self, c: &dyn Sql) -> Result<Option<CoreError>, CoreError> {
+        let row = &self.row;
+        let owed = owed_less_pending(c, &row.user_id)?;
+        if row.amount > owed {
+            return Ok(Some(CoreError::invalid(
+                "amount",
+                format!("you owe {owed} fen on your credit line; repay at most that"),
+            )));
+        }
+        if row.source == PayMethodKind::Balance {
+            let balance = books::wallet_balance(c, &row.user_id, true)?;
+            if balance < row.amount {
+                return Ok(Some(CoreError::InsufficientFunds {
+                    balance,
+                    amount: row.amount,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn insert_processing(&self, c: &dyn Sql) -> Result<(), CoreError> {
+        Ok(credit::insert_repayment(c, &self.row)?)
+    }
+
+    fn succeed(&self, c: &dyn Sql, now: &str) -> Result<Reply, CoreError> {
+        let row = &self.row;
+        let amount = Fen::from_fen(row.amount);
+        let tx = match row.source {
+            PayMethodKind::Card => ledger::credit_repayment(&row.user_id, &self.bank_code, amount),
+            PayMethodKind::Balance | PayMethodKind::Credit => {
+                ledger::repay_credit_from_balance(&row.user_id, amount)
+            }
+        }
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let tx_id = books::post(c, &tx, &row.id, now)?;
+        if !credit::mark_repayment_succeeded(c, &row.id, &tx_id, now)? {
+            return Err(CoreError::Internal(format!(
+                "repayment {} was not processing",
+                row.id
+            )));
+        }
+        Ok(Reply::fresh(201, body(row, ChargeStatus::Succeeded)))
+    }
+
+    fn fail(&self, c: &dyn Sql, reason: &str, now: &str) -> Result<bool, CoreError> {
+        Ok(credit::mark_repayment_failed(c, &self.row.id, reason, now)?)
+    }
+
+    fn given_up(&self, c: &dyn Sql) -> Result<bool, CoreError> {
+        Ok(credit::repayment_status(c, &self.row.id)? == Some(ChargeStatus::Failed))
+    }
+
+    fn processing_reply(&self) -> Reply {
+        Reply::fresh(201, body(&self.row, ChargeStatus::Processing))
+    }
+
+    fn what(&self) -> &'static str {
+        "repayment"
+    }
 }
 
 /// The user's credit debt less repayments still `processing` (locks the credit account on PostgreSQL).
 pub(crate) fn owed_less_pending(c: &dyn Sql, user_id: &str) -> Result<i64, CoreError> {
-    let owed = -ledger_repo::balance_for_update(
-        c,
-        &Account::UserCreditReceivable(user_id.to_string()).key(),
-    )?;
+    let owed = books::credit_owed(c, user_id, true)?;
     Ok((owed - credit::processing_total(c, user_id)?).max(0))
 }
 
-fn store(c: &dyn Sql, row: &RepaymentRow, reply: Reply) -> Result<Reply, CoreError> {
-    if let Some(key) = &row.idempotency_key {
-        idempotency::complete_key(c, &row.user_id, key, reply.status, &reply.body)?;
-    }
-    Ok(reply)
-}
-
-fn settle_repayment(
-    c: &dyn Sql,
-    row: &RepaymentRow,
-    tx: &finepay_domain::LedgerTransaction,
-    _bank: &str,
-) -> Result<Reply, CoreError> {
-    let now = now_text();
-    let tx_id = post_ledger(c, tx, &row.id, &now)?;
-    if !credit::mark_repayment_succeeded(c, &row.id, &tx_id, &now)? {
-        return Err(CoreError::Internal(format!(
-            "repayment {} was not processing",
-            row.id
-        )));
-    }
-    store(c, row, Reply::fresh(201, body(row, "succeeded")))
-}
-
-fn body(row: &RepaymentRow, status: &str) -> String {
+fn body(row: &RepaymentRow, status: ChargeStatus) -> String {
     serde_json::to_string(&RepaymentView {
         id: row.id.clone(),
-        status: status.into(),
+        status: status.as_str().into(),
         amount: row.amount,
         currency: "CNY".into(),
         source: RepaymentSourceView {
-            kind: row.source_type.clone(),
+            kind: row.source.as_str().into(),
             last4: row.card_last4.clone(),
         },
         created_at: row.created_at.clone(),
@@ -460,7 +477,7 @@ mod tests {
     fn p(kind: &str, at: &str, amount: i64) -> CreditPosting {
         CreditPosting {
             transaction_id: "t".into(),
-            kind: kind.into(),
+            kind: TxKind::parse(kind).unwrap(),
             reference: "r".into(),
             created_at: at.into(),
             amount,
@@ -490,9 +507,9 @@ mod tests {
             (s.statement_date.as_str(), s.due_date.as_str()),
             ("2026-11-01", "2026-11-10")
         );
-        assert_eq!(s.status, "issued");
+        assert_eq!(s.status, StatementStatus::Issued);
         let later = &statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 11).unwrap(), DAYS)[0];
-        assert_eq!(later.status, "overdue");
+        assert_eq!(later.status, StatementStatus::Overdue);
     }
 
     #[test]
@@ -512,7 +529,10 @@ mod tests {
             p("refund", "2026-11-03T02:00:00.000Z", 20_000),
         ];
         let list = statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), DAYS);
-        assert_eq!((list[0].outstanding, list[0].status.as_str()), (0, "paid"));
+        assert_eq!(
+            (list[0].outstanding, list[0].status),
+            (0, StatementStatus::Paid)
+        );
     }
 
     #[test]
@@ -523,10 +543,13 @@ mod tests {
             p("credit_repayment", "2026-10-12T02:00:00.000Z", 12_000),
         ];
         let list = statements(&ps, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), DAYS);
-        assert_eq!((list[0].outstanding, list[0].status.as_str()), (0, "paid"));
         assert_eq!(
-            (list[1].outstanding, list[1].status.as_str()),
-            (5_000, "overdue")
+            (list[0].outstanding, list[0].status),
+            (0, StatementStatus::Paid)
+        );
+        assert_eq!(
+            (list[1].outstanding, list[1].status),
+            (5_000, StatementStatus::Overdue)
         );
     }
 }

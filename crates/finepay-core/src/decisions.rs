@@ -7,7 +7,9 @@ use crate::authorities::AuthorityRoute;
 use crate::views::{CityView, DecisionView, ViolationView};
 use crate::{today_in_china, CoreError, NumberProblem, Platform};
 use finepay_authority::{AuthorityError, Catalogue, DecisionRecord, ViolationRecord};
-use finepay_domain::{charges_on, mask_name, Charges, DecisionNumber, Fen, Plate};
+use finepay_domain::{
+    charges_on, mask_name, Charges, DecisionNumber, DecisionStatus, Fen, PaymentStatus, Plate,
+};
 use finepay_store::repo::{decisions, payments, vehicles};
 use finepay_store::{now_text, repo::decisions::DecisionRow};
 
@@ -134,14 +136,17 @@ impl Platform {
             })
             .await?;
         let status = match &live {
-            Some(p) if p.status == "succeeded" && current.row.status == "unpaid" => {
-                "paid".to_string()
+            Some(p)
+                if p.status == PaymentStatus::Succeeded
+                    && current.row.status == DecisionStatus::Unpaid =>
+            {
+                DecisionStatus::Paid
             }
-            _ => current.row.status.clone(),
+            _ => current.row.status,
         };
         let mut view = view_of(&current, status, bound);
         if let Some(p) = live.filter(|p| p.user_id == user_id) {
-            view.your_payment_processing = p.status == "processing";
+            view.your_payment_processing = p.status == PaymentStatus::Processing;
             view.your_payment_id = Some(p.id);
         }
         Ok(view)
@@ -163,7 +168,11 @@ impl Platform {
     }
 }
 
-fn view_of(current: &CurrentDecision, status: String, plate_bound_to_you: bool) -> DecisionView {
+fn view_of(
+    current: &CurrentDecision,
+    status: DecisionStatus,
+    plate_bound_to_you: bool,
+) -> DecisionView {
     let row = &current.row;
     let city = Catalogue::builtin().city(&row.city_code);
     let plate_masked = Plate::parse(&row.plate)
@@ -216,7 +225,7 @@ pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, Cor
     let row = DecisionRow {
         number: record.number,
         city_code: record.city_code,
-        status: record.status.as_str().to_string(),
+        status: record.status.to_domain(),
         plate: record.plate,
         owner_name: record.owner_name,
         violation_json,

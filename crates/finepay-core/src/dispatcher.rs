@@ -4,10 +4,13 @@
 //! back is reached within seconds. The authority dedupes by payment id, so a notice delivered but
 //! not marked (a crash in between) is harmless when sent again.
 
+use crate::outbox::Message;
 use crate::{CoreError, Platform};
 use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice, MAX_NOTICES_PER_BATCH};
+use finepay_domain::AuthoritySync;
+use finepay_store::repo::outbox::{Kind, Outcome};
 use finepay_store::repo::{outbox, payments};
-use finepay_store::{now_text, time_text};
+use finepay_store::{now_text, time_text, Sql};
 use rand::Rng;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -92,13 +95,13 @@ impl Platform {
         for (kind, city) in due {
             // Events, notices and refunds of a city fail independently: a task per group, so a
             // slow authority holds up nobody else; one task per group at a time in this instance.
-            let Some(hold) = self.hold_group(&format!("{kind}|{city}")) else {
+            let Some(hold) = self.hold_group(&format!("{}|{city}", kind.as_str())) else {
                 continue;
             };
             started += 1;
             let platform = self.clone();
             tokio::spawn(async move {
-                platform.deliver_group(&kind, &city).await;
+                platform.deliver_group(kind, &city).await;
                 drop(hold);
                 // A row that became due while the group was held may have been left to this task.
                 platform.wake_dispatcher();
@@ -111,20 +114,20 @@ impl Platform {
     /// delivers them, records the outcomes, and goes on while the authority (or bank, or bus)
     /// takes them; stops when nothing is due or a round made no progress (it is down: the backoff
     /// decides when to try again).
-    async fn deliver_group(&self, kind: &str, city: &str) {
+    async fn deliver_group(&self, kind: Kind, city: &str) {
         loop {
             let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
-            let (k, c) = (kind.to_string(), city.to_string());
+            let c = city.to_string();
             let claimed = self
                 .db()
                 .writer()
-                .run(move |conn| outbox::claim_due(conn, &now, &lease_until, BATCH, &k, &c))
+                .run(move |conn| outbox::claim_due(conn, &now, &lease_until, BATCH, kind, &c))
                 .await;
             let rows = match claimed {
                 Ok(Ok(rows)) if !rows.is_empty() => rows,
                 Ok(Ok(_)) => return,
                 Ok(Err(e)) | Err(e) => {
-                    tracing::warn!(kind, city, error = %e, "claiming a group's due rows failed; will retry");
+                    tracing::warn!(kind = kind.as_str(), city, error = %e, "claiming a group's due rows failed; will retry");
                     return;
                 }
             };
@@ -173,10 +176,7 @@ impl Platform {
         city: &str,
         rows: Vec<outbox::OutboxRow>,
     ) -> Vec<(outbox::OutboxRow, Delivery)> {
-        if rows
-            .first()
-            .is_some_and(|r| r.kind == crate::payments::NOTICE_KIND)
-        {
+        if rows.first().is_some_and(|r| r.kind == Kind::PaymentNotice) {
             return self.deliver_notices(city, rows).await;
         }
         let mut out = Vec::with_capacity(rows.len());
@@ -230,12 +230,10 @@ impl Platform {
         let mut out = Vec::with_capacity(rows.len());
         let mut readable = Vec::with_capacity(rows.len());
         for row in rows {
-            match serde_json::from_str::<PaymentNotice>(&row.payload) {
-                Ok(notice) => readable.push((row, notice)),
-                Err(e) => {
-                    let why = format!("unreadable notice: {e}");
-                    out.push((row, Delivery::Retry(why)));
-                }
+            match Message::of_row(&row) {
+                Ok(Message::PaymentNotice(notice)) => readable.push((row, notice)),
+                Ok(_) => out.push((row, Delivery::Retry("not a payment notice".into()))),
+                Err(why) => out.push((row, Delivery::Retry(why))),
             }
         }
         let Some(route) = self.authorities().for_city(city) else {
@@ -284,35 +282,28 @@ impl Platform {
         out
     }
 
+    /// Delivers one message: each kind to whom it is for.
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
-        if row.kind == crate::refunds::ORPHAN_REFUND_KIND {
-            return match self.orphan_refund(&row.payload).await {
-                Ok(()) => Delivery::Confirmed,
-                Err(finepay_bank::BankError::Declined { reason }) => Delivery::Rejected(reason),
-                Err(e) => Delivery::Retry(e.to_string()),
-            };
-        }
-        if row.kind == crate::refunds::CARD_REFUND_KIND {
-            return match self.bank_refund(&row.payment_id).await {
-                Ok(()) => Delivery::Confirmed,
-                Err(finepay_bank::BankError::Declined { reason }) => Delivery::Rejected(reason),
-                Err(e) => Delivery::Retry(e.to_string()),
-            };
-        }
-        if row.kind == crate::notifications::EVENT_KIND {
-            return match self.publish_event(&row.payload).await {
+        let message = match Message::of_row(row) {
+            Ok(m) => m,
+            Err(why) => return Delivery::Retry(why),
+        };
+        match message {
+            Message::PaymentNotice(notice) => {
+                let Some(route) = self.authorities().for_city(city) else {
+                    return Delivery::Retry(format!("no authority configured for city {city}"));
+                };
+                delivery_of(route.client.send_payment_notice(&notice).await)
+            }
+            Message::CardRefund(_) => bank_delivery(self.bank_refund(&row.payment_id).await),
+            Message::OrphanChargeRefund { reference, amount } => {
+                bank_delivery(self.orphan_refund(&reference, amount).await)
+            }
+            Message::Event(event) => match self.publish_event(&event).await {
                 Ok(()) => Delivery::Confirmed,
                 Err(e) => Delivery::Retry(e),
-            };
+            },
         }
-        let Some(route) = self.authorities().for_city(city) else {
-            return Delivery::Retry(format!("no authority configured for city {city}"));
-        };
-        let notice: PaymentNotice = match serde_json::from_str(&row.payload) {
-            Ok(n) => n,
-            Err(e) => return Delivery::Retry(format!("unreadable notice: {e}")),
-        };
-        delivery_of(route.client.send_payment_notice(&notice).await)
     }
 
     /// Records every outcome of a round in one writer job.
@@ -334,91 +325,113 @@ impl Platform {
                 let now = now_text();
                 for (row, delivery, next) in &plan {
                     match delivery {
-                        Delivery::Confirmed if row.kind == crate::refunds::ORPHAN_REFUND_KIND => {
-                            outbox::mark_delivered(c, row.id, "refunded", &now)?;
-                        }
-                        Delivery::Rejected(reason)
-                            if row.kind == crate::refunds::ORPHAN_REFUND_KIND =>
-                        {
-                            outbox::mark_delivered(c, row.id, "refund_refused", &now)?;
-                            tracing::error!(
-                                reference = row.payment_id,
-                                reason,
-                                "the bank refused to return an orphan charge; an operator must act"
-                            );
-                        }
-                        Delivery::Confirmed if row.kind == crate::refunds::CARD_REFUND_KIND => {
-                            if outbox::mark_delivered(c, row.id, "refunded", &now)? {
-                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
-                                    platform.settle_refund_in(c, &p, &row.payload, &now)?;
-                                }
-                            }
-                        }
-                        Delivery::Rejected(reason)
-                            if row.kind == crate::refunds::CARD_REFUND_KIND =>
-                        {
-                            outbox::mark_delivered(c, row.id, "refund_refused", &now)?;
-                            tracing::error!(
-                                payment_id = row.payment_id,
-                                reason,
-                                "the bank refused a card refund; an operator must act"
-                            );
-                        }
-                        Delivery::Confirmed if row.kind == crate::notifications::EVENT_KIND => {
-                            outbox::mark_delivered(c, row.id, "published", &now)?;
-                        }
-                        Delivery::Confirmed => {
-                            if outbox::mark_delivered(c, row.id, "confirmed", &now)?
-                                && payments::set_authority_status(
-                                    c,
-                                    &row.payment_id,
-                                    "confirmed",
-                                    None,
-                                    &now,
-                                )?
-                            {
-                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
-                                    crate::notifications::notify_payment(
-                                        c,
-                                        &p,
-                                        "payment.confirmed",
-                                        &now,
-                                    )?;
-                                }
-                            }
-                        }
-                        Delivery::Rejected(reason) => {
-                            if outbox::mark_delivered(c, row.id, "rejected", &now)? {
-                                tracing::warn!(
-                                    payment_id = row.payment_id,
-                                    reason,
-                                    "authority rejected a payment notice"
-                                );
-                                payments::set_authority_status(
-                                    c,
-                                    &row.payment_id,
-                                    "rejected",
-                                    Some(reason),
-                                    &now,
-                                )?;
-                                if let Some(p) = payments::find_payment(c, &row.payment_id)? {
-                                    platform.refund_in(
-                                        c,
-                                        &p,
-                                        &format!("the authority rejected the payment: {reason}"),
-                                        &now,
-                                    )?;
-                                }
-                            }
-                        }
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
                         Delivery::Release => outbox::release(c, row.id, &now)?,
+                        Delivery::Confirmed | Delivery::Rejected(_) => {
+                            platform.record_delivered(c, row, delivery, &now)?
+                        }
                     }
                 }
                 Ok(())
             })
             .await??;
         Ok(())
+    }
+
+    /// Records what a delivered message's answer means, each kind its own way (in the round's job).
+    fn record_delivered(
+        &self,
+        c: &dyn Sql,
+        row: &outbox::OutboxRow,
+        delivery: &Delivery,
+        now: &str,
+    ) -> Result<(), CoreError> {
+        match (row.kind, delivery) {
+            (Kind::PaymentNotice, Delivery::Confirmed) => {
+                if outbox::mark_delivered(c, row.id, Outcome::Confirmed, now)?
+                    && payments::set_authority_status(
+                        c,
+                        &row.payment_id,
+                        AuthoritySync::Confirmed,
+                        None,
+                        now,
+                    )?
+                {
+                    if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                        crate::notifications::notify_payment(c, &p, "payment.confirmed", now)?;
+                    }
+                }
+            }
+            (Kind::PaymentNotice, Delivery::Rejected(reason)) => {
+                if outbox::mark_delivered(c, row.id, Outcome::Rejected, now)? {
+                    tracing::warn!(
+                        payment_id = row.payment_id,
+                        reason,
+                        "authority rejected a payment notice"
+                    );
+                    payments::set_authority_status(
+                        c,
+                        &row.payment_id,
+                        AuthoritySync::Rejected,
+                        Some(reason),
+                        now,
+                    )?;
+                    if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                        let why = format!("the authority rejected the payment: {reason}");
+                        self.refund_in(c, &p, &why, now)?;
+                    }
+                }
+            }
+            (Kind::CardRefund, Delivery::Confirmed) => {
+                if outbox::mark_delivered(c, row.id, Outcome::Refunded, now)? {
+                    if let Some(p) = payments::find_payment(c, &row.payment_id)? {
+                        let reason = match Message::of_row(row) {
+                            Ok(Message::CardRefund(reason)) => reason,
+                            _ => row.payload.clone(),
+                        };
+                        self.settle_refund_in(c, &p, &reason, now)?;
+                    }
+                }
+            }
+            (Kind::CardRefund, Delivery::Rejected(reason)) => {
+                outbox::mark_delivered(c, row.id, Outcome::RefundRefused, now)?;
+                tracing::error!(
+                    payment_id = row.payment_id,
+                    reason,
+                    "the bank refused a card refund; an operator must act"
+                );
+            }
+            (Kind::OrphanChargeRefund, Delivery::Confirmed) => {
+                outbox::mark_delivered(c, row.id, Outcome::Refunded, now)?;
+            }
+            (Kind::OrphanChargeRefund, Delivery::Rejected(reason)) => {
+                outbox::mark_delivered(c, row.id, Outcome::RefundRefused, now)?;
+                tracing::error!(
+                    reference = row.payment_id,
+                    reason,
+                    "the bank refused to return an orphan charge; an operator must act"
+                );
+            }
+            (Kind::Event, Delivery::Confirmed) => {
+                outbox::mark_delivered(c, row.id, Outcome::Published, now)?;
+            }
+            (Kind::Event, Delivery::Rejected(reason)) => {
+                // A bus does not refuse; should one, the event is not worth an endless retry.
+                tracing::warn!(outbox_id = row.id, reason, "an event was refused; dropped");
+                outbox::mark_delivered(c, row.id, Outcome::Published, now)?;
+            }
+            (_, Delivery::Retry(_) | Delivery::Release) => {}
+        }
+        Ok(())
+    }
+}
+
+/// What a bank refund's answer means for its outbox row.
+fn bank_delivery(answer: Result<(), finepay_bank::BankError>) -> Delivery {
+    match answer {
+        Ok(()) => Delivery::Confirmed,
+        Err(finepay_bank::BankError::Declined { reason }) => Delivery::Rejected(reason),
+        Err(e) => Delivery::Retry(e.to_string()),
     }
 }
 

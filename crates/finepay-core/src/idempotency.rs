@@ -2,8 +2,8 @@
 //! and another body → `idempotency_key_reused`; same key while the first runs → `request_in_progress`.
 //! Keys are scoped to the user; the request hash covers the endpoint and the JSON body.
 
-use crate::CoreError;
-use finepay_store::repo::idempotency::KeyState;
+use crate::{CoreError, Platform};
+use finepay_store::repo::idempotency::{self, KeyState};
 use sha2::{Digest, Sha256};
 
 pub const MAX_KEY_LEN: usize = 255;
@@ -77,5 +77,24 @@ pub(crate) fn answer_existing(state: KeyState, request_hash: &str) -> Result<Rep
         }
         KeyState::Done { .. } | KeyState::Running { .. } => Err(CoreError::IdempotencyKeyReused),
         KeyState::Claimed => Err(CoreError::Internal("a claimed key is not an answer".into())),
+    }
+}
+
+impl Platform {
+    /// The stored answer for a key this user already used, if any (checked before any outside call).
+    pub(crate) async fn replay_if_known(
+        &self,
+        user_id: &str,
+        idem: &IdempotencyKey,
+    ) -> Result<Option<Reply>, CoreError> {
+        let (uid, key) = (user_id.to_string(), idem.key.clone());
+        match self
+            .db()
+            .read(move |c| idempotency::find_key(c, &uid, &key))
+            .await?
+        {
+            None => Ok(None),
+            Some(state) => answer_existing(state, &idem.request_hash).map(Some),
+        }
     }
 }

@@ -2,29 +2,18 @@
 //! outbox row that publishes it as an event, so a user's open stream on any instance hears of it.
 
 use crate::events::Event;
+use crate::outbox::Message;
 use crate::{new_id, CoreError, Platform};
 use finepay_domain::Plate;
 use finepay_store::repo::notifications::{self, NotificationRow};
-use finepay_store::repo::{decisions, outbox, payments::PaymentRow};
+use finepay_store::repo::{decisions, payments::PaymentRow};
 use finepay_store::Sql;
 use tokio::sync::broadcast;
-
-pub const EVENT_KIND: &str = "event";
 
 /// Records a notification and enqueues its event, in the caller's transaction.
 pub(crate) fn record(c: &dyn Sql, row: &NotificationRow) -> Result<(), CoreError> {
     notifications::insert_notification(c, row)?;
-    let event = serde_json::to_string(&event_of(row.clone()))
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    outbox::enqueue(
-        c,
-        EVENT_KIND,
-        &row.city_code,
-        &row.id,
-        &event,
-        &row.created_at,
-    )?;
-    Ok(())
+    Message::Event(event_of(row.clone())).enqueue(c, &row.city_code, &row.id, &row.created_at)
 }
 
 /// Records a notification about a payment for its payer, and enqueues its event.
@@ -155,12 +144,10 @@ impl Platform {
         self.inner.events.subscribe()
     }
 
-    pub(crate) async fn publish_event(&self, payload: &str) -> Result<(), String> {
-        let event: Event =
-            serde_json::from_str(payload).map_err(|e| format!("unreadable event: {e}"))?;
+    pub(crate) async fn publish_event(&self, event: &Event) -> Result<(), String> {
         self.inner
             .events
-            .publish(&event)
+            .publish(event)
             .await
             .map_err(|e| e.to_string())
     }

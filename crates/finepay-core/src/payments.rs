@@ -6,26 +6,47 @@
 //! a `processing` row first (holding the decision and the key), the bank charged with the payment id
 //! as its reference, then the outcome in a second job. A timeout is settled by asking the bank.
 
-use crate::accounts::{post_ledger, ChargeOutcome};
-use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
+use crate::books;
+use crate::card::Charge;
+use crate::idempotency::{IdempotencyKey, Reply};
+use crate::outbox::Message;
 use crate::receipts::SignedReceipt;
 use crate::views::PaymentView;
 use crate::{new_id, CoreError, Platform};
 use finepay_authority::PaymentNotice;
-use finepay_domain::{ledger, Account, CityCode, Fen, LedgerTransaction, Plate};
-use finepay_store::repo::payments::PaymentRow;
-use finepay_store::repo::{
-    decisions, idempotency, ledger as ledger_repo, outbox, payments, receipts, users,
+use finepay_domain::{
+    ledger, AuthoritySync, CityCode, DecisionStatus, Fen, LedgerTransaction, PayMethodKind,
+    PaymentStatus, Plate,
 };
+use finepay_store::repo::payments::PaymentRow;
+use finepay_store::repo::{decisions, payments, receipts, users};
 use finepay_store::{now_text, Sql};
-
-pub const NOTICE_KIND: &str = "payment_notice";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PayMethod {
     Balance,
     Credit,
     Card { card_id: String },
+}
+
+impl PayMethod {
+    pub fn kind(&self) -> PayMethodKind {
+        match self {
+            PayMethod::Balance => PayMethodKind::Balance,
+            PayMethod::Credit => PayMethodKind::Credit,
+            PayMethod::Card { .. } => PayMethodKind::Card,
+        }
+    }
+
+    /// The `method` object of `POST /api/v1/payments` (what a form's idempotency key fingerprints).
+    pub fn request_json(&self) -> serde_json::Value {
+        match self {
+            PayMethod::Card { card_id } => {
+                serde_json::json!({ "type": self.kind().as_str(), "card_id": card_id })
+            }
+            _ => serde_json::json!({ "type": self.kind().as_str() }),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -36,12 +57,14 @@ pub struct PayRequest {
     pub method: PayMethod,
 }
 
-/// Everything a writer job needs to finish a payment, prepared outside the writer.
-struct Settlement {
+/// Everything a writer job needs to finish a payment, prepared outside the writer: the card
+/// module's [`Charge`] for a payment.
+#[derive(Clone)]
+struct PaymentCharge {
     payment: PaymentRow,
     receipt: SignedReceipt,
     ledger_tx: LedgerTransaction,
-    notice: String,
+    notice: PaymentNotice,
     credit_limit: i64,
     statement_days: crate::credit::StatementDays,
 }
@@ -86,10 +109,10 @@ impl Platform {
             }
             other => other?,
         };
-        match current.row.status.as_str() {
-            "paid" => return Err(CoreError::DecisionAlreadyPaid),
-            "revoked" => return Err(CoreError::DecisionRevoked),
-            _ => {}
+        match current.row.status {
+            DecisionStatus::Paid => return Err(CoreError::DecisionAlreadyPaid),
+            DecisionStatus::Revoked => return Err(CoreError::DecisionRevoked),
+            DecisionStatus::Unpaid => {}
         }
         if plate.as_str() != current.row.plate {
             return Err(CoreError::PlateMismatch);
@@ -132,20 +155,15 @@ impl Platform {
             amount: current.charges.amount_due.fen(),
             fine: current.charges.fine.fen(),
             late_fee: current.charges.late_fee.fen(),
-            method_type: match req.method {
-                PayMethod::Balance => "balance",
-                PayMethod::Credit => "credit",
-                PayMethod::Card { .. } => "card",
-            }
-            .into(),
+            method: req.method.kind(),
             card_id: card.as_ref().map(|c| c.id.clone()),
             card_last4: card.as_ref().map(|c| c.last4.clone()),
             bank_reference: card.as_ref().map(|_| id.clone()),
-            status: "processing".into(),
+            status: PaymentStatus::Processing,
             failure_reason: None,
             ledger_tx_id: None,
             receipt_id: None,
-            authority_status: "pending".into(),
+            authority_status: AuthoritySync::Pending,
             authority_confirmed_at: None,
             authority_reason: None,
             idempotency_key: Some(idem.key.clone()),
@@ -162,19 +180,22 @@ impl Platform {
             PayMethod::Card { .. } => ledger::pay_by_card(&self.config().bank_code, &city, amount),
         }
         .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let settlement = self.prepare_settlement(payment, &user.name, ledger_tx)?;
+        let charge = self.prepare_charge(payment, &user.name, ledger_tx)?;
         match card {
-            None => self.pay_in_one_step(idem, settlement).await,
-            Some(card) => self.pay_by_card(idem, settlement, card.card_token).await,
+            None => self.settle_at_once(charge, idem).await,
+            Some(card) => {
+                self.charge_linked_card(charge, idem, &card.card_token)
+                    .await
+            }
         }
     }
 
-    fn prepare_settlement(
+    fn prepare_charge(
         &self,
         payment: PaymentRow,
         payer_name: &str,
         ledger_tx: LedgerTransaction,
-    ) -> Result<Settlement, CoreError> {
+    ) -> Result<PaymentCharge, CoreError> {
         let receipt = self.sign_receipt(&payment, payer_name)?;
         let notice = PaymentNotice {
             payment_id: payment.id.clone(),
@@ -185,9 +206,7 @@ impl Platform {
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_else(|_| chrono::Utc::now()),
         };
-        let notice =
-            serde_json::to_string(&notice).map_err(|e| CoreError::Internal(e.to_string()))?;
-        Ok(Settlement {
+        Ok(PaymentCharge {
             payment,
             receipt,
             ledger_tx,
@@ -197,101 +216,29 @@ impl Platform {
         })
     }
 
-    async fn pay_in_one_step(
+    /// Card payments left `processing` since before `older_than`, as charges to resolve.
+    pub(crate) async fn payments_left_processing(
         &self,
-        idem: IdempotencyKey,
-        settlement: Settlement,
-    ) -> Result<Reply, CoreError> {
-        let reply = self
+        older_than: &str,
+    ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
+        let cutoff = older_than.to_string();
+        let rows = self
             .db()
-            .writer()
-            .run(move |c| -> Result<Reply, CoreError> {
-                let s = settlement;
-                if let Some(reply) = claim_for_payment(c, &s.payment, &idem)? {
-                    return Ok(reply);
-                }
-                if let Some(refusal) = check_funds(c, &s)? {
-                    let reply = Reply::from_error(&refusal);
-                    idempotency::complete_key(
-                        c,
-                        &s.payment.user_id,
-                        &idem.key,
-                        reply.status,
-                        &reply.body,
-                    )?;
-                    return Ok(reply);
-                }
-                settle_new(c, &s)
-            })
-            .await??;
-        self.wake_dispatcher();
-        Ok(reply)
-    }
-
-    async fn pay_by_card(
-        &self,
-        idem: IdempotencyKey,
-        settlement: Settlement,
-        card_token: String,
-    ) -> Result<Reply, CoreError> {
-        let payment = settlement.payment.clone();
-        let claimed = self
-            .db()
-            .writer()
-            .run(move |c| -> Result<Option<Reply>, CoreError> {
-                if let Some(reply) = claim_for_payment(c, &payment, &idem)? {
-                    return Ok(Some(reply));
-                }
-                insert_payment(c, &payment)?;
-                Ok(None)
-            })
-            .await??;
-        if let Some(reply) = claimed {
-            return Ok(reply);
+            .read(move |c| payments::processing_card_payments(c, &cutoff))
+            .await?;
+        let mut charges: Vec<Box<dyn Charge>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let uid = row.user_id.clone();
+            let user = self.db().read(move |c| users::find_user(c, &uid)).await?;
+            let payer = user.map(|u| u.name).unwrap_or_default();
+            let city =
+                CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
+            let tx =
+                ledger::pay_by_card(&self.config().bank_code, &city, Fen::from_fen(row.amount))
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+            charges.push(Box::new(self.prepare_charge(row, &payer, tx)?));
         }
-        let p = &settlement.payment;
-        let reference = p.bank_reference.clone().unwrap_or_else(|| p.id.clone());
-        let _held = self.hold_charge(&reference);
-        let outcome = self.charge_card(&reference, &card_token, p.amount).await;
-        self.settle_card_payment(settlement, outcome).await
-    }
-
-    async fn settle_card_payment(
-        &self,
-        s: Settlement,
-        outcome: ChargeOutcome,
-    ) -> Result<Reply, CoreError> {
-        if matches!(outcome, ChargeOutcome::Unknown) {
-            // Left `processing`; the resolver asks the bank and finishes it. The key stays held.
-            return Ok(Reply::fresh(201, payment_body(&s.payment)));
-        }
-        let reply = self
-            .db()
-            .writer()
-            .run(move |c| settle_card_in(c, &s, &outcome))
-            .await??;
-        self.wake_dispatcher();
-        Ok(reply)
-    }
-
-    /// Finishes a card payment left `processing` (called by the resolver).
-    pub(crate) async fn resolve_card_payment(&self, row: PaymentRow) -> Result<(), CoreError> {
-        let reference = row.bank_reference.clone().unwrap_or_else(|| row.id.clone());
-        let outcome = self.ask_bank(&reference).await;
-        if matches!(outcome, ChargeOutcome::Unknown) {
-            return Ok(());
-        }
-        let uid = row.user_id.clone();
-        let user = self.db().read(move |c| users::find_user(c, &uid)).await?;
-        let payer = user.map(|u| u.name).unwrap_or_default();
-        let city =
-            CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let tx = ledger::pay_by_card(&self.config().bank_code, &city, Fen::from_fen(row.amount))
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let settlement = self.prepare_settlement(row, &payer, tx)?;
-        self.settle_card_payment(settlement, outcome)
-            .await
-            .map(|_| ())
+        Ok(charges)
     }
 
     pub async fn payment(&self, user_id: &str, id: &str) -> Result<PaymentView, CoreError> {
@@ -355,33 +302,129 @@ impl Platform {
     }
 }
 
-/// Claims the key and the decision for this payment; `Some(reply)` when the request must stop here
-/// (a replay, or the decision already has a live payment — that answer is stored under the key).
-fn claim_for_payment(
-    c: &dyn Sql,
-    p: &PaymentRow,
-    idem: &IdempotencyKey,
-) -> Result<Option<Reply>, CoreError> {
-    match idempotency::claim_key(c, &p.user_id, &idem.key, &idem.request_hash, &p.created_at)? {
-        idempotency::KeyState::Claimed => {}
-        other => return answer_existing(other, &idem.request_hash).map(Some),
+impl Charge for PaymentCharge {
+    fn user_id(&self) -> &str {
+        &self.payment.user_id
     }
-    let revoked =
-        decisions::find_decision(c, &p.decision_number)?.is_some_and(|d| d.status == "revoked");
-    let refusal = if revoked {
-        Some(CoreError::DecisionRevoked)
-    } else if payments::live_payment_of_decision(c, &p.decision_number)?.is_some() {
-        Some(CoreError::DecisionAlreadyPaid)
-    } else {
-        None
-    };
-    match refusal {
-        Some(e) => {
-            let reply = Reply::from_error(&e);
-            idempotency::complete_key(c, &p.user_id, &idem.key, reply.status, &reply.body)?;
-            Ok(Some(reply))
+
+    fn idempotency_key(&self) -> Option<&str> {
+        self.payment.idempotency_key.as_deref()
+    }
+
+    fn created_at(&self) -> &str {
+        &self.payment.created_at
+    }
+
+    fn reference(&self) -> &str {
+        self.payment
+            .bank_reference
+            .as_deref()
+            .unwrap_or(&self.payment.id)
+    }
+
+    fn amount(&self) -> i64 {
+        self.payment.amount
+    }
+
+    /// A revoked decision, one that already has a live payment, or (balance, credit) too little
+    /// money: refused.
+    fn refusal(&self, c: &dyn Sql) -> Result<Option<CoreError>, CoreError> {
+        let p = &self.payment;
+        let revoked = decisions::find_decision(c, &p.decision_number)?
+            .is_some_and(|d| d.status == DecisionStatus::Revoked);
+        if revoked {
+            return Ok(Some(CoreError::DecisionRevoked));
         }
-        None => Ok(None),
+        if payments::live_payment_of_decision(c, &p.decision_number)?.is_some() {
+            return Ok(Some(CoreError::DecisionAlreadyPaid));
+        }
+        let (user, amount) = (&p.user_id, p.amount);
+        match p.method {
+            PayMethodKind::Balance => {
+                let balance = books::wallet_balance(c, user, true)?;
+                Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
+            }
+            PayMethodKind::Credit => {
+                if crate::credit::is_overdue(c, user, self.statement_days)? {
+                    return Ok(Some(CoreError::CreditOverdue));
+                }
+                let owed = books::credit_owed(c, user, true)?;
+                let available = (self.credit_limit - owed).max(0);
+                Ok((available < amount)
+                    .then_some(CoreError::InsufficientCredit { available, amount }))
+            }
+            PayMethodKind::Card => Ok(None),
+        }
+    }
+
+    fn insert_processing(&self, c: &dyn Sql) -> Result<(), CoreError> {
+        insert_payment(c, &self.payment)
+    }
+
+    fn succeed(&self, c: &dyn Sql, now: &str) -> Result<Reply, CoreError> {
+        let p = &self.payment;
+        let tx_id = books::post(c, &self.ledger_tx, &p.id, now)?;
+        if !payments::mark_succeeded(c, &p.id, &tx_id, &self.receipt.id, now)? {
+            return Err(CoreError::Internal(format!(
+                "payment {} was not processing",
+                p.id
+            )));
+        }
+        self.record_success(c, self.succeeded(tx_id, now), now)
+    }
+
+    /// One row write: the payment inserted already succeeded (instead of inserted `processing`
+    /// and updated).
+    fn insert_succeeded(&self, c: &dyn Sql, now: &str) -> Result<Reply, CoreError> {
+        let tx_id = books::post(c, &self.ledger_tx, &self.payment.id, now)?;
+        let done = self.succeeded(tx_id, now);
+        insert_payment(c, &done)?;
+        self.record_success(c, done, now)
+    }
+
+    fn fail(&self, c: &dyn Sql, reason: &str, now: &str) -> Result<bool, CoreError> {
+        Ok(payments::mark_failed(c, &self.payment.id, reason, now)?)
+    }
+
+    fn given_up(&self, c: &dyn Sql) -> Result<bool, CoreError> {
+        Ok(payments::find_payment(c, &self.payment.id)?
+            .is_some_and(|now| now.status == PaymentStatus::Failed))
+    }
+
+    fn processing_reply(&self) -> Reply {
+        Reply::fresh(201, payment_body(&self.payment))
+    }
+
+    fn what(&self) -> &'static str {
+        "payment"
+    }
+}
+
+impl PaymentCharge {
+    /// The payment as it stands once succeeded with ledger transaction `tx_id`.
+    fn succeeded(&self, tx_id: String, now: &str) -> PaymentRow {
+        PaymentRow {
+            status: PaymentStatus::Succeeded,
+            ledger_tx_id: Some(tx_id),
+            receipt_id: Some(self.receipt.id.clone()),
+            updated_at: now.to_string(),
+            ..self.payment.clone()
+        }
+    }
+
+    /// The rest of a success: the receipt and the authority notice; the answer.
+    fn record_success(&self, c: &dyn Sql, done: PaymentRow, now: &str) -> Result<Reply, CoreError> {
+        let p = &self.payment;
+        receipts::insert_receipt(
+            c,
+            &self.receipt.id,
+            &p.id,
+            &self.receipt.number,
+            &self.receipt.body,
+            now,
+        )?;
+        Message::PaymentNotice(self.notice.clone()).enqueue(c, &p.city_code, &p.id, now)?;
+        Ok(Reply::fresh(201, payment_body(&done)))
     }
 }
 
@@ -391,138 +434,6 @@ fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), CoreError> {
     match payments::insert_payment(c, p) {
         Err(e) if e.is_unique_violation() => Err(CoreError::DecisionAlreadyPaid),
         other => Ok(other?),
-    }
-}
-
-/// The refusal for a balance or credit payment the user cannot afford, if so.
-fn check_funds(c: &dyn Sql, s: &Settlement) -> Result<Option<CoreError>, CoreError> {
-    let user = &s.payment.user_id;
-    let amount = s.payment.amount;
-    match s.payment.method_type.as_str() {
-        "balance" => {
-            let balance =
-                ledger_repo::balance_for_update(c, &Account::UserBalance(user.clone()).key())?;
-            Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
-        }
-        "credit" => {
-            if crate::credit::is_overdue(c, user, s.statement_days)? {
-                return Ok(Some(CoreError::CreditOverdue));
-            }
-            let owed = -ledger_repo::balance_for_update(
-                c,
-                &Account::UserCreditReceivable(user.clone()).key(),
-            )?;
-            let available = (s.credit_limit - owed).max(0);
-            Ok((available < amount).then_some(CoreError::InsufficientCredit { available, amount }))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// A one-step payment (balance or credit): posts the money and inserts the payment already
-/// succeeded (one row write, instead of inserting it `processing` and updating it), then as
-/// [`settle_success`]. All in the caller's transaction.
-fn settle_new(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
-    let now = now_text();
-    let p = &s.payment;
-    let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
-    let mut done = succeeded(s, tx_id);
-    done.updated_at.clone_from(&now);
-    insert_payment(c, &done)?;
-    record_success(c, s, done, &now)
-}
-
-/// Posts the money, marks the payment succeeded, stores its receipt and its notice, and stores the
-/// response under the key: all in the caller's transaction.
-fn settle_success(c: &dyn Sql, s: &Settlement) -> Result<Reply, CoreError> {
-    let now = now_text();
-    let p = &s.payment;
-    let tx_id = post_ledger(c, &s.ledger_tx, &p.id, &now)?;
-    if !payments::mark_succeeded(c, &p.id, &tx_id, &s.receipt.id, &now)? {
-        return Err(CoreError::Internal(format!(
-            "payment {} was not processing",
-            p.id
-        )));
-    }
-    record_success(c, s, succeeded(s, tx_id), &now)
-}
-
-/// The settlement's payment as it stands once succeeded with ledger transaction `tx_id`.
-fn succeeded(s: &Settlement, tx_id: String) -> PaymentRow {
-    PaymentRow {
-        status: "succeeded".into(),
-        ledger_tx_id: Some(tx_id),
-        receipt_id: Some(s.receipt.id.clone()),
-        ..s.payment.clone()
-    }
-}
-
-/// The rest of a success: the receipt, the authority notice, the response stored under the key.
-fn record_success(
-    c: &dyn Sql,
-    s: &Settlement,
-    done: PaymentRow,
-    now: &str,
-) -> Result<Reply, CoreError> {
-    let p = &s.payment;
-    receipts::insert_receipt(
-        c,
-        &s.receipt.id,
-        &p.id,
-        &s.receipt.number,
-        &s.receipt.body,
-        now,
-    )?;
-    outbox::enqueue(c, NOTICE_KIND, &p.city_code, &p.id, &s.notice, now)?;
-    let reply = Reply::fresh(201, payment_body(&done));
-    if let Some(key) = &p.idempotency_key {
-        idempotency::complete_key(c, &p.user_id, key, reply.status, &reply.body)?;
-    }
-    Ok(reply)
-}
-
-fn settle_card_in(
-    c: &dyn Sql,
-    s: &Settlement,
-    outcome: &ChargeOutcome,
-) -> Result<Reply, CoreError> {
-    let now = now_text();
-    let p = &s.payment;
-    match outcome {
-        ChargeOutcome::Charged => {
-            if payments::find_payment(c, &p.id)?.is_some_and(|now| now.status == "failed") {
-                // Given up as failed meanwhile (the resolver of another instance): return the money.
-                let reference = p.bank_reference.as_deref().unwrap_or(&p.id);
-                crate::refunds::enqueue_orphan_refund(c, reference, p.amount, &now)?;
-                return Ok(Reply::from_error(&CoreError::BankUnavailable));
-            }
-            settle_success(c, s)
-        }
-        ChargeOutcome::Declined(reason) => {
-            if !payments::mark_failed(c, &p.id, reason, &now)? {
-                return Err(CoreError::Internal(format!(
-                    "payment {} was already settled",
-                    p.id
-                )));
-            }
-            let reply = Reply::from_error(&CoreError::CardDeclined(reason.clone()));
-            if let Some(key) = &p.idempotency_key {
-                idempotency::complete_key(c, &p.user_id, key, reply.status, &reply.body)?;
-            }
-            Ok(reply)
-        }
-        ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
-            payments::mark_failed(
-                c,
-                &p.id,
-                "the bank could not be reached; nothing was charged",
-                &now,
-            )?;
-            if let Some(key) = &p.idempotency_key {
-                idempotency::release_key(c, &p.user_id, key)?;
-            }
-            Ok(Reply::from_error(&CoreError::BankUnavailable))
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::{CoreError, Platform};
 use finepay_authority::Catalogue;
 use finepay_authority::ViolationRecord;
 use finepay_documents::ReceiptDocument;
-use finepay_domain::mask_name;
+use finepay_domain::{mask_name, PayMethodKind};
 use finepay_store::repo::decisions;
 use finepay_store::repo::{payments::PaymentRow, receipts};
 use serde_json::{json, Value};
@@ -44,10 +44,11 @@ pub fn receipt_document(details: &ReceiptDetails, base_url: &str) -> ReceiptDocu
     let r = &details.receipt;
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let last4 = text(&r["method"]["last4"]);
-    let (method, method_zh) = match r["method"]["type"].as_str().unwrap_or_default() {
-        "balance" => ("Balance".to_string(), "余额".to_string()),
-        "credit" => ("Credit line".to_string(), "信用支付".to_string()),
-        _ => (
+    let kind = r["method"]["type"].as_str().and_then(PayMethodKind::parse);
+    let (method, method_zh) = match kind {
+        Some(PayMethodKind::Balance) => ("Balance".to_string(), "余额".to_string()),
+        Some(PayMethodKind::Credit) => ("Credit line".to_string(), "信用支付".to_string()),
+        Some(PayMethodKind::Card) | None => (
             format!("Card ending {last4}"),
             format!("尾号{last4}的银行卡"),
         ),
@@ -96,6 +97,7 @@ pub struct PublicReceipt {
 }
 
 /// A receipt ready to store: its id, number and the signed JSON.
+#[derive(Clone)]
 pub(crate) struct SignedReceipt {
     pub id: String,
     pub number: String,
@@ -129,7 +131,7 @@ impl Platform {
         );
         let city = Catalogue::builtin().city(&payment.city_code);
         let method = MethodView {
-            kind: payment.method_type.clone(),
+            kind: payment.method,
             last4: payment.card_last4.clone(),
         };
         let unsigned = json!({

@@ -6,38 +6,16 @@
 //! reference derived from the payment, so a retry never refunds twice) and, once the bank has
 //! refunded, settles the refund exactly as above.
 
-use crate::accounts::{load_ledger, post_ledger};
+use crate::books;
 use crate::notifications::notify_payment;
+use crate::outbox::Message;
 use crate::{CoreError, Platform};
 use finepay_authority::Catalogue;
-use finepay_domain::{ledger, mask_name};
+use finepay_domain::{ledger, mask_name, PayMethodKind, PaymentStatus};
 use finepay_store::repo::payments::{self, PaymentRow};
-use finepay_store::repo::{outbox, receipts, users};
+use finepay_store::repo::{receipts, users};
 use finepay_store::{now_text, Sql};
 use serde_json::json;
-
-pub(crate) const CARD_REFUND_KIND: &str = "card_refund";
-/// A charge the bank took after the platform had already given the attempt up as failed: nothing
-/// of it is in the ledger, so the bank is simply asked to return it (outbox kind, payload
-/// `{reference, amount}`).
-pub(crate) const ORPHAN_REFUND_KIND: &str = "orphan_charge_refund";
-
-/// Enqueues the return of an orphan charge (in the writer job that found it).
-pub(crate) fn enqueue_orphan_refund(
-    c: &dyn Sql,
-    reference: &str,
-    amount: i64,
-    now: &str,
-) -> Result<(), CoreError> {
-    tracing::warn!(
-        reference,
-        amount,
-        "the bank took a charge after the attempt was given up; returning it"
-    );
-    let payload = json!({ "reference": reference, "amount": amount }).to_string();
-    outbox::enqueue_once(c, ORPHAN_REFUND_KIND, "bank", reference, &payload, now)?;
-    Ok(())
-}
 
 impl Platform {
     /// Refunds a succeeded payment (in the caller's writer job); anything else is left alone.
@@ -48,16 +26,14 @@ impl Platform {
         reason: &str,
         now: &str,
     ) -> Result<(), CoreError> {
-        if payment.status != "succeeded" {
+        if payment.status != PaymentStatus::Succeeded {
             return Ok(());
         }
-        if payment.method_type == "card" {
-            outbox::enqueue_once(
+        if payment.method == PayMethodKind::Card {
+            Message::CardRefund(reason.to_string()).enqueue_once(
                 c,
-                CARD_REFUND_KIND,
                 &payment.city_code,
                 &payment.id,
-                reason,
                 now,
             )?;
             return Ok(());
@@ -76,13 +52,13 @@ impl Platform {
         let tx_id = payment.ledger_tx_id.as_deref().ok_or_else(|| {
             CoreError::Internal(format!("payment {} has no ledger transaction", payment.id))
         })?;
-        let reversal = if payment.method_type == "credit" {
+        let reversal = if payment.method == PayMethodKind::Credit {
             credit_refund(c, payment)?
         } else {
-            ledger::refund(&load_ledger(c, tx_id)?)
+            ledger::refund(&books::load_payment(c, tx_id)?)
                 .map_err(|e| CoreError::Internal(e.to_string()))?
         };
-        post_ledger(c, &reversal, &payment.id, now)?;
+        books::post(c, &reversal, &payment.id, now)?;
         if !payments::mark_refunded(c, &payment.id, now)? {
             return Err(CoreError::Internal(format!(
                 "payment {} was not succeeded",
@@ -121,7 +97,7 @@ impl Platform {
             "payer_masked": mask_name(payer),
             "amount": p.amount,
             "currency": "CNY",
-            "method": { "type": p.method_type, "last4": p.card_last4 },
+            "method": { "type": p.method.as_str(), "last4": p.card_last4 },
             "reason": reason,
         });
         let signed = self
@@ -132,11 +108,11 @@ impl Platform {
     }
 
     /// Asks the bank to return an orphan charge (the dispatcher's `orphan_charge_refund` delivery).
-    pub(crate) async fn orphan_refund(&self, payload: &str) -> Result<(), finepay_bank::BankError> {
-        let v: serde_json::Value = serde_json::from_str(payload)
-            .map_err(|e| finepay_bank::BankError::Protocol(e.to_string()))?;
-        let reference = v["reference"].as_str().unwrap_or_default();
-        let amount = v["amount"].as_i64().unwrap_or_default();
+    pub(crate) async fn orphan_refund(
+        &self,
+        reference: &str,
+        amount: i64,
+    ) -> Result<(), finepay_bank::BankError> {
         self.bank()
             .refund(&format!("rfd_{reference}"), reference, amount)
             .await

@@ -1,5 +1,6 @@
 //! What the API answers: the JSON shapes of SPEC §3. Money fields are integer fen.
 
+use finepay_domain::{AuthoritySync, DecisionStatus, PayMethodKind, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,7 +71,9 @@ pub struct ViolationView {
 pub struct DecisionView {
     pub number: String,
     /// `unpaid`, `paid` or `revoked`.
-    pub status: String,
+    #[serde(with = "named")]
+    #[schema(value_type = String)]
+    pub status: DecisionStatus,
     pub city: CityView,
     pub plate_masked: String,
     pub owner_masked: String,
@@ -107,8 +110,9 @@ pub struct DecisionView {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct MethodView {
     /// `balance`, `credit` or `card`.
-    #[serde(rename = "type")]
-    pub kind: String,
+    #[serde(rename = "type", with = "named")]
+    #[schema(value_type = String)]
+    pub kind: PayMethodKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last4: Option<String>,
 }
@@ -117,7 +121,9 @@ pub struct MethodView {
 pub struct PaymentView {
     pub id: String,
     /// `processing`, `succeeded`, `failed` or `refunded`.
-    pub status: String,
+    #[serde(with = "named")]
+    #[schema(value_type = String)]
+    pub status: PaymentStatus,
     pub decision_number: String,
     pub city_code: String,
     pub amount: i64,
@@ -128,7 +134,9 @@ pub struct PaymentView {
     pub created_at: String,
     pub receipt_id: Option<String>,
     /// `pending`, `confirmed` or `rejected`.
-    pub authority_status: String,
+    #[serde(with = "named")]
+    #[schema(value_type = String)]
+    pub authority_status: AuthoritySync,
     pub authority_confirmed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
@@ -141,7 +149,7 @@ impl PaymentView {
     pub fn from_row(p: &finepay_store::repo::payments::PaymentRow) -> PaymentView {
         PaymentView {
             id: p.id.clone(),
-            status: p.status.clone(),
+            status: p.status,
             decision_number: p.decision_number.clone(),
             city_code: p.city_code.clone(),
             amount: p.amount,
@@ -149,12 +157,12 @@ impl PaymentView {
             late_fee: p.late_fee,
             currency: "CNY".into(),
             method: MethodView {
-                kind: p.method_type.clone(),
+                kind: p.method,
                 last4: p.card_last4.clone(),
             },
             created_at: p.created_at.clone(),
             receipt_id: p.receipt_id.clone(),
-            authority_status: p.authority_status.clone(),
+            authority_status: p.authority_status,
             authority_confirmed_at: p.authority_confirmed_at.clone(),
             failure_reason: p.failure_reason.clone(),
             refund_receipt_id: p.refund_receipt_id.clone(),
@@ -166,4 +174,20 @@ impl PaymentView {
 pub struct Page<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// Serde for the domain's named enums (the domain knows no serde): written and read by name.
+pub(crate) mod named {
+    use finepay_domain::Named;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Named, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.name())
+    }
+
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let name = String::deserialize(d)?;
+        T::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown value {name:?}")))
+    }
 }

@@ -51,4 +51,7 @@ pub use ledger::{
 };
 pub use money::{Fen, MoneyError, ParseFenError};
 pub use plate::{Plate, PlateError, PlateKind, PROVINCES};
-pub use status::{AuthoritySync, DecisionStatus, PaymentStatus, TransitionError};
+pub use status::{
+    AuthoritySync, ChargeStatus, DecisionStatus, Named, PayMethodKind, PaymentStatus,
+    TransitionError,
+};

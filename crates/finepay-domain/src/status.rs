@@ -24,11 +24,11 @@ pub struct TransitionError {
     pub to: &'static str,
 }
 
-/// Define `as_str`, `parse`, `ALL`, `transition` and `Display` for a state enum.
-macro_rules! state_machine {
-    ($ty:ident, $machine:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+/// Define `as_str`, `parse`, `ALL` and `Display` for an enum stored and shown by name.
+macro_rules! named {
+    ($ty:ident, { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
-            /// Every state, in declaration order.
+            /// Every value, in declaration order.
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
 
             /// The stable snake_case name stored in the database and shown in the API.
@@ -38,14 +38,48 @@ macro_rules! state_machine {
                 }
             }
 
-            /// The state named by `as_str`, or `None`.
+            /// The value named by `as_str`, or `None`.
             pub fn parse(s: &str) -> Option<Self> {
                 match s {
                     $($name => Some($ty::$variant),)+
                     _ => None,
                 }
             }
+        }
 
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Named for $ty {
+            fn name(&self) -> &'static str {
+                self.as_str()
+            }
+
+            fn from_name(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
+    };
+}
+
+/// A value stored in the database and shown in the API by a stable snake_case name (so the store
+/// and the edge can read and write every such enum the same way).
+pub trait Named: Sized + Copy + 'static {
+    /// The name (`as_str`).
+    fn name(&self) -> &'static str;
+    /// The value of a name (`parse`), or `None`.
+    fn from_name(s: &str) -> Option<Self>;
+}
+
+/// Define `as_str`, `parse`, `ALL`, `transition` and `Display` for a state enum.
+macro_rules! state_machine {
+    ($ty:ident, $machine:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        named!($ty, { $($variant => $name),+ });
+
+        impl $ty {
             /// `next` if `self` may become it, else a [`TransitionError`] naming both states.
             pub fn transition(self, next: Self) -> Result<Self, TransitionError> {
                 if self.can_become(next) {
@@ -57,12 +91,6 @@ macro_rules! state_machine {
                         to: next.as_str(),
                     })
                 }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
             }
         }
     };
@@ -153,6 +181,45 @@ impl AuthoritySync {
     }
 }
 
+/// How a payment was paid (SPEC §3 `method.type`); a repayment's source is a balance or a card.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PayMethodKind {
+    /// The wallet balance.
+    Balance,
+    /// The credit line.
+    Credit,
+    /// A linked bank card.
+    Card,
+}
+
+named!(PayMethodKind, { Balance => "balance", Credit => "credit", Card => "card" });
+
+/// A top-up's or a repayment's state: a card charge that is `processing`, then `succeeded` or
+/// `failed` (they are never refunded: the money stays in the wallet or repays the debt).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ChargeStatus {
+    /// The bank's answer is not known yet.
+    Processing,
+    /// The money was taken and posted.
+    Succeeded,
+    /// Nothing was taken.
+    Failed,
+}
+
+state_machine!(ChargeStatus, "charge", {
+    Processing => "processing",
+    Succeeded => "succeeded",
+    Failed => "failed",
+});
+
+impl ChargeStatus {
+    /// `processing → succeeded | failed`.
+    pub fn can_become(self, next: ChargeStatus) -> bool {
+        use ChargeStatus::*;
+        matches!((self, next), (Processing, Succeeded) | (Processing, Failed))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 mod tests {
@@ -225,6 +292,12 @@ mod tests {
         }
         for s in AuthoritySync::ALL {
             assert_eq!(AuthoritySync::parse(s.as_str()), Some(*s));
+        }
+        for s in ChargeStatus::ALL {
+            assert_eq!(ChargeStatus::parse(s.as_str()), Some(*s));
+        }
+        for m in PayMethodKind::ALL {
+            assert_eq!(PayMethodKind::parse(m.as_str()), Some(*m));
         }
         assert_eq!(PaymentStatus::parse("Processing"), None);
         assert_eq!(DecisionStatus::parse(""), None);

@@ -14,6 +14,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0006_outbox_groups.sql"),
     include_str!("../migrations/sqlite/0007_decision_revocations.sql"),
     include_str!("../migrations/sqlite/0008_favourites.sql"),
+    include_str!("../migrations/sqlite/0009_status_checks.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
@@ -24,6 +25,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0006_outbox_groups.sql"),
     include_str!("../migrations/postgres/0007_decision_revocations.sql"),
     include_str!("../migrations/postgres/0008_favourites.sql"),
+    include_str!("../migrations/postgres/0009_status_checks.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;
@@ -36,7 +38,9 @@ pub fn apply(conn: &dyn Sql) -> Result<(), StoreError> {
 }
 
 fn apply_sqlite(conn: &dyn Sql) -> Result<(), StoreError> {
-    let current = conn.query_one("PRAGMA user_version", &[])?.int(0)?;
+    let current = conn
+        .query_one("PRAGMA user_version", &[])?
+        .int("user_version")?;
     for (index, sql) in SQLITE
         .iter()
         .enumerate()
@@ -56,8 +60,8 @@ fn apply_postgres(conn: &dyn Sql) -> Result<(), StoreError> {
     let result: Result<(), StoreError> = (|| {
         conn.batch("CREATE TABLE IF NOT EXISTS finepay_schema (version BIGINT NOT NULL)")?;
         let current = conn
-            .query_opt("SELECT MAX(version) FROM finepay_schema", &[])?
-            .and_then(|r| r.opt_int(0).ok().flatten())
+            .query_opt("SELECT MAX(version) AS version FROM finepay_schema", &[])?
+            .and_then(|r| r.opt_int("version").ok().flatten())
             .unwrap_or(0);
         for (index, sql) in POSTGRES
             .iter()

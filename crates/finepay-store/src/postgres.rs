@@ -9,6 +9,7 @@ use postgres::{Client, NoTls, Statement};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error;
+use std::sync::Arc;
 
 impl ToSql for Param<'_> {
     fn to_sql(
@@ -118,7 +119,11 @@ impl Sql for PgConn {
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql)?;
         let rows = self.with_client(|c| c.query(&stmt, &to_refs(params)))?;
-        rows.iter().map(read_row).collect()
+        let names: Arc<[String]> = match rows.first() {
+            Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+            None => return Ok(Vec::new()),
+        };
+        rows.iter().map(|r| read_row(r, &names)).collect()
     }
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
@@ -126,7 +131,7 @@ impl Sql for PgConn {
     }
 }
 
-fn read_row(r: &postgres::Row) -> Result<Row, StoreError> {
+fn read_row(r: &postgres::Row, names: &Arc<[String]>) -> Result<Row, StoreError> {
     let mut values = Vec::with_capacity(r.len());
     for (i, column) in r.columns().iter().enumerate() {
         let ty = column.type_();
@@ -145,5 +150,5 @@ fn read_row(r: &postgres::Row) -> Result<Row, StoreError> {
         };
         values.push(value);
     }
-    Ok(Row(values))
+    Ok(Row::new(names.clone(), values))
 }

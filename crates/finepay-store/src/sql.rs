@@ -6,7 +6,9 @@
 //! NULL. Statements are prepared once per connection and cached.
 
 use crate::StoreError;
+use finepay_domain::Fen;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A parameter of a statement.
 #[derive(Clone, Copy, Debug)]
@@ -72,47 +74,81 @@ pub enum Value {
     Null,
 }
 
-/// One row of a result, read by column index.
+/// One row of a result, read by column name (the name a query gives it: the column's own, or its
+/// `AS` alias).
 #[derive(Clone, Debug)]
-pub struct Row(pub Vec<Value>);
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Value, StoreError> {
-        self.0
-            .get(i)
-            .ok_or_else(|| StoreError::Corrupt(format!("no column {i}")))
+    /// A row of `values` under `columns` (shared by every row of one result).
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { columns, values }
     }
 
-    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
-        match self.at(i)? {
+    fn at(&self, name: &str) -> Result<&Value, StoreError> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {name}")))
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, StoreError> {
+        match self.at(name)? {
             Value::Int(v) => Ok(*v),
             other => Err(StoreError::Corrupt(format!(
-                "column {i}: expected an integer, got {other:?}"
+                "column {name}: expected an integer, got {other:?}"
             ))),
         }
     }
 
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        match self.at(i)? {
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.at(name)? {
             Value::Null => Ok(None),
-            _ => self.int(i).map(Some),
+            _ => self.int(name).map(Some),
         }
     }
 
-    pub fn text(&self, i: usize) -> Result<String, StoreError> {
-        match self.at(i)? {
+    pub fn text(&self, name: &str) -> Result<String, StoreError> {
+        match self.at(name)? {
             Value::Text(v) => Ok(v.clone()),
             other => Err(StoreError::Corrupt(format!(
-                "column {i}: expected text, got {other:?}"
+                "column {name}: expected text, got {other:?}"
             ))),
         }
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        match self.at(i)? {
+    pub fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.at(name)? {
             Value::Null => Ok(None),
-            _ => self.text(i).map(Some),
+            _ => self.text(name).map(Some),
         }
+    }
+
+    /// A column holding the name of an enum value, parsed with `parse` (e.g. `PaymentStatus::parse`):
+    /// an unknown name is a corrupt row, never a default.
+    pub fn named<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+        let text = self.text(name)?;
+        parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {name}: unknown value {text:?}")))
+    }
+
+    /// The value of a one-column result whose column has no name worth giving (an expression).
+    pub fn only_text(&self) -> Result<String, StoreError> {
+        match self.values.as_slice() {
+            [Value::Text(v)] => Ok(v.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "expected one text column, got {other:?}"
+            ))),
+        }
+    }
+
+    /// A column of fen.
+    pub fn fen(&self, name: &str) -> Result<Fen, StoreError> {
+        self.int(name).map(Fen::from_fen)
     }
 }
 

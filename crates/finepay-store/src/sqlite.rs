@@ -5,6 +5,7 @@ use crate::StoreError;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection, ToSql};
 use std::path::Path;
+use std::sync::Arc;
 
 impl ToSql for Param<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -28,7 +29,12 @@ impl Sql for Connection {
 
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
         let mut stmt = self.prepare_cached(&to_sqlite_placeholders(sql))?;
-        let columns = stmt.column_count();
+        let names: Arc<[String]> = stmt
+            .column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let columns = names.len();
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -48,7 +54,7 @@ impl Sql for Connection {
                     }
                 });
             }
-            out.push(Row(values));
+            out.push(Row::new(names.clone(), values));
         }
         Ok(out)
     }

@@ -2,6 +2,7 @@
 //! decision just before the authority revoked it).
 #![allow(clippy::unwrap_used)]
 
+use finepay_domain::DecisionStatus;
 use finepay_store::repo::decisions::{self, DecisionRow};
 use finepay_store::{Db, DbLocation, StoreError, WriterConfig};
 
@@ -9,7 +10,7 @@ fn copy(number: &str, status: &str) -> DecisionRow {
     DecisionRow {
         number: number.into(),
         city_code: "110000".into(),
-        status: status.into(),
+        status: DecisionStatus::parse(status).unwrap(),
         plate: "京A12345".into(),
         owner_name: "张三丰".into(),
         violation_json: "{}".into(),
@@ -45,6 +46,6 @@ async fn a_copy_written_after_the_revocation_still_reads_revoked() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(late.unwrap().status, "revoked");
-    assert_eq!(other.unwrap().status, "unpaid");
+    assert_eq!(late.unwrap().status, DecisionStatus::Revoked);
+    assert_eq!(other.unwrap().status, DecisionStatus::Unpaid);
 }

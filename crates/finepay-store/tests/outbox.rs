@@ -21,25 +21,27 @@ async fn a_group_claims_only_its_own_due_rows_and_a_leased_row_is_not_claimed_ag
         .writer()
         .run(|c| {
             for (kind, city, id) in [
-                ("payment_notice", "110000", "p1"),
-                ("payment_notice", "110000", "p2"),
-                ("payment_notice", "310000", "p3"),
-                ("event", "110000", "p4"),
+                (outbox::Kind::PaymentNotice, "110000", "p1"),
+                (outbox::Kind::PaymentNotice, "110000", "p2"),
+                (outbox::Kind::PaymentNotice, "310000", "p3"),
+                (outbox::Kind::Event, "110000", "p4"),
             ] {
                 outbox::enqueue(c, kind, city, id, "{}", EARLY)?;
             }
             let mut groups = outbox::due_groups(c, NOW)?;
-            groups.sort();
-            let beijing = outbox::claim_due(c, NOW, LEASE, 100, "payment_notice", "110000")?;
-            let again = outbox::claim_due(c, NOW, LEASE, 100, "payment_notice", "110000")?;
+            groups.sort_by_key(|(k, c)| (k.as_str(), c.clone()));
+            let beijing =
+                outbox::claim_due(c, NOW, LEASE, 100, outbox::Kind::PaymentNotice, "110000")?;
+            let again =
+                outbox::claim_due(c, NOW, LEASE, 100, outbox::Kind::PaymentNotice, "110000")?;
             let mut groups_after = outbox::due_groups(c, NOW)?;
-            groups_after.sort();
+            groups_after.sort_by_key(|(k, c)| (k.as_str(), c.clone()));
             Ok::<_, StoreError>((groups, beijing, again, groups_after))
         })
         .await
         .unwrap()
         .unwrap();
-    let pair = |k: &str, c: &str| (k.to_string(), c.to_string());
+    let pair = |k: &str, c: &str| (outbox::Kind::parse(k).unwrap(), c.to_string());
     assert_eq!(
         groups,
         [

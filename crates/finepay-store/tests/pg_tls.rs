@@ -12,11 +12,11 @@ fn base() -> String {
 
 fn encrypted(conn: &PgConn) -> String {
     conn.query_one(
-        "SELECT CASE WHEN ssl THEN 'yes' ELSE 'no' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        "SELECT CASE WHEN ssl THEN 'yes' ELSE 'no' END AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
         &[],
     )
     .unwrap()
-    .text(0)
+    .text("ssl")
     .unwrap()
 }
 

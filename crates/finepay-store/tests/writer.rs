@@ -11,7 +11,8 @@ async fn open(config: WriterConfig) -> (tempfile::TempDir, Db) {
 }
 
 fn count_accounts(c: &dyn Sql) -> Result<i64, StoreError> {
-    c.query_one("SELECT COUNT(*) FROM accounts", &[])?.int(0)
+    c.query_one("SELECT COUNT(*) AS n FROM accounts", &[])?
+        .int("n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -102,9 +103,9 @@ async fn purging_drops_old_published_events_and_keeps_payment_notices() {
     let (_dir, db) = open(WriterConfig::default()).await;
     db.writer()
         .run(|c| -> Result<(), StoreError> {
-            outbox::enqueue(c, "event", "110000", "ntf_1", "{}", "2026-01-01T00:00:00.000Z")?;
-            outbox::enqueue(c, "payment_notice", "110000", "pay_1", "{}", "2026-01-01T00:00:00.000Z")?;
-            outbox::enqueue(c, "event", "110000", "ntf_2", "{}", "2026-01-01T00:00:00.000Z")?;
+            outbox::enqueue(c, outbox::Kind::Event, "110000", "ntf_1", "{}", "2026-01-01T00:00:00.000Z")?;
+            outbox::enqueue(c, outbox::Kind::PaymentNotice, "110000", "pay_1", "{}", "2026-01-01T00:00:00.000Z")?;
+            outbox::enqueue(c, outbox::Kind::Event, "110000", "ntf_2", "{}", "2026-01-01T00:00:00.000Z")?;
             c.execute("UPDATE outbox SET delivered_at = '2026-01-02T00:00:00.000Z' WHERE payment_id IN ('ntf_1', 'pay_1')", &[])?;
             let purged = outbox::purge_delivered_events(c, "2026-02-01T00:00:00.000Z")?;
             assert_eq!(purged, 1, "only the delivered event");
@@ -118,7 +119,7 @@ async fn purging_drops_old_published_events_and_keeps_payment_notices() {
         .await
         .unwrap()
         .iter()
-        .map(|r| r.text(0).unwrap())
+        .map(|r| r.text("payment_id").unwrap())
         .collect::<Vec<_>>();
     assert_eq!(left, ["pay_1", "ntf_2"]);
 }

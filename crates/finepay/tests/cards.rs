@@ -14,7 +14,7 @@ fn card_token(app: &TestApp, card_id: &str) -> String {
             finepay_store::params![card_id],
         )
         .unwrap()
-        .text(0)
+        .text("card_token")
         .unwrap()
     })
 }

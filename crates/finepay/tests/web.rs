@@ -281,7 +281,7 @@ async fn the_session_cookie_is_http_only_same_site_lax_and_secure_behind_tls_and
         c.query("SELECT token_hash FROM sessions", &[])
             .unwrap()
             .into_iter()
-            .map(|r| r.text(0).unwrap())
+            .map(|r| r.text("token_hash").unwrap())
             .collect()
     });
     assert!(!stored.is_empty() && !stored.contains(&token));

@@ -12,7 +12,7 @@ use finepay_core::views::DecisionView;
 use finepay_core::{
     CoreError, IdempotencyKey, NumberProblem, PayMethod, PayRequest, PaymentOption,
 };
-use finepay_domain::{DecisionNumberError, Fen};
+use finepay_domain::{DecisionNumberError, DecisionStatus, Fen, PayMethodKind};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -117,9 +117,8 @@ fn late_rule(ctx: &Ctx, d: &DecisionView) -> String {
 /// The form value of a method: `balance`, `credit` or `card:{id}`.
 fn method_value(m: &PayMethod) -> String {
     match m {
-        PayMethod::Balance => "balance".into(),
-        PayMethod::Credit => "credit".into(),
         PayMethod::Card { card_id } => format!("card:{card_id}"),
+        other => other.kind().as_str().into(),
     }
 }
 
@@ -270,29 +269,33 @@ pub async fn pay(
 ) -> Response {
     let ctx = &signed.ctx;
     let method_text = form.method.clone().unwrap_or_default();
-    let (method, method_json) = match method_text.as_str() {
-        "balance" => (PayMethod::Balance, json!({"type": "balance"})),
-        "credit" => (PayMethod::Credit, json!({"type": "credit"})),
-        m => match m.strip_prefix("card:") {
-            Some(card) if !card.is_empty() => (
-                PayMethod::Card {
-                    card_id: card.to_string(),
-                },
-                json!({"type": "card", "card_id": card}),
-            ),
-            _ => {
-                let problem = Problem::at("method", ctx.t.msg("err-choose-method"));
-                return decision_page(
-                    &s,
-                    &signed,
-                    &number,
-                    vec![problem],
-                    form.confirm_plate,
-                    None,
-                )
-                .await;
-            }
-        },
+    let method = match PayMethodKind::parse(&method_text) {
+        Some(PayMethodKind::Balance) => Some(PayMethod::Balance),
+        Some(PayMethodKind::Credit) => Some(PayMethod::Credit),
+        _ => method_text
+            .strip_prefix("card:")
+            .filter(|card| !card.is_empty())
+            .map(|card| PayMethod::Card {
+                card_id: card.to_string(),
+            }),
+    };
+    let (method, method_json) = match method {
+        Some(m) => {
+            let json = m.request_json();
+            (m, json)
+        }
+        None => {
+            let problem = Problem::at("method", ctx.t.msg("err-choose-method"));
+            return decision_page(
+                &s,
+                &signed,
+                &number,
+                vec![problem],
+                form.confirm_plate,
+                None,
+            )
+            .await;
+        }
     };
     let Ok(amount) = Fen::positive(form.amount) else {
         return decision_page(

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use finepay_core::receipts::PublicReceipt;
 use finepay_core::views::PaymentView;
+use finepay_domain::{AuthoritySync, PayMethodKind, PaymentStatus};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -58,11 +59,11 @@ pub fn city_name(ctx: &Ctx, code: &str) -> String {
 }
 
 /// "Balance", "Credit line", "Card ending 0018" in the reader's language.
-fn method_label(ctx: &Ctx, kind: &str, last4: Option<&str>) -> String {
+fn method_label(ctx: &Ctx, kind: PayMethodKind, last4: Option<&str>) -> String {
     match kind {
-        "balance" => ctx.t.msg("method-balance"),
-        "credit" => ctx.t.msg("method-credit"),
-        _ => ctx
+        PayMethodKind::Balance => ctx.t.msg("method-balance"),
+        PayMethodKind::Credit => ctx.t.msg("method-credit"),
+        PayMethodKind::Card => ctx
             .t
             .msg_with("method-card", &[("last4", last4.unwrap_or("").to_string())]),
     }
@@ -97,19 +98,19 @@ pub async fn payment(
         .iter()
         .any(|f| f.id == finepay_core::services::TRAFFIC_FINE_PAYMENT);
     let city = city_name(ctx, &p.city_code);
-    let authority_status = match p.authority_status.as_str() {
-        "confirmed" => ctx
+    let authority_status = match p.authority_status {
+        AuthoritySync::Confirmed => ctx
             .t
             .msg_with("authority-confirmed", &[("city", city.clone())]),
-        "rejected" => ctx.t.msg("authority-rejected"),
-        _ => ctx.t.msg("authority-pending"),
+        AuthoritySync::Rejected => ctx.t.msg("authority-rejected"),
+        AuthoritySync::Pending => ctx.t.msg("authority-pending"),
     };
     let title = ctx.t.msg("payment-title");
     page(
         StatusCode::OK,
         &PaymentPage {
             f: Frame::new(ctx, title, "payments"),
-            method: method_label(ctx, &p.method.kind, p.method.last4.as_deref()),
+            method: method_label(ctx, p.method.kind, p.method.last4.as_deref()),
             city,
             authority_status,
             favourite,
@@ -212,7 +213,10 @@ pub async fn receipt(
             amount: r["amount"].as_i64().unwrap_or_default(),
             method: method_label(
                 ctx,
-                r["method"]["type"].as_str().unwrap_or(""),
+                r["method"]["type"]
+                    .as_str()
+                    .and_then(PayMethodKind::parse)
+                    .unwrap_or(PayMethodKind::Card),
                 r["method"]["last4"].as_str(),
             ),
             kid: text(&r["kid"]),

@@ -220,15 +220,13 @@ pub async fn repay(
         )
         .await;
     };
-    let (source, source_json) = match form.source.strip_prefix("card:") {
-        Some(card) => (
-            RepaymentSource::Card {
-                card_id: card.to_string(),
-            },
-            json!({"type": "card", "card_id": card}),
-        ),
-        None => (RepaymentSource::Balance, json!({"type": "balance"})),
+    let source = match form.source.strip_prefix("card:") {
+        Some(card) => RepaymentSource::Card {
+            card_id: card.to_string(),
+        },
+        None => RepaymentSource::Balance,
     };
+    let source_json = source.request_json();
     let body = json!({"amount": amount.fen(), "source": source_json});
     let result = match IdempotencyKey::new(
         Some(&form.idempotency_key),

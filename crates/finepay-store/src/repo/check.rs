@@ -134,7 +134,7 @@ pub fn run(conn: &dyn Sql) -> Result<(usize, Vec<Finding>), StoreError> {
         for row in conn.query(rule.sql, &[])? {
             findings.push(Finding {
                 rule: rule.name,
-                detail: row.text(0)?,
+                detail: row.only_text()?,
             });
         }
     }

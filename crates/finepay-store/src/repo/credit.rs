@@ -2,16 +2,18 @@
 //! computed from.
 
 use crate::{params, Row, Sql, StoreError};
+use finepay_domain::{ChargeStatus, PayMethodKind, TxKind};
 
 #[derive(Clone, Debug)]
 pub struct RepaymentRow {
     pub id: String,
     pub user_id: String,
     pub amount: i64,
-    pub source_type: String,
+    /// `Balance` or `Card`.
+    pub source: PayMethodKind,
     pub card_id: Option<String>,
     pub card_last4: Option<String>,
-    pub status: String,
+    pub status: ChargeStatus,
     pub bank_reference: Option<String>,
     pub failure_reason: Option<String>,
     pub ledger_tx_id: Option<String>,
@@ -26,7 +28,7 @@ pub fn insert_repayment(c: &dyn Sql, r: &RepaymentRow) -> Result<(), StoreError>
             bank_reference, failure_reason, ledger_tx_id, idempotency_key, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         params![
-            &r.id, &r.user_id, r.amount, &r.source_type, &r.card_id, &r.card_last4, &r.status, &r.bank_reference,
+            &r.id, &r.user_id, r.amount, r.source.as_str(), &r.card_id, &r.card_last4, r.status.as_str(), &r.bank_reference,
             &r.failure_reason, &r.ledger_tx_id, &r.idempotency_key, &r.created_at, &r.updated_at
         ],
     )?;
@@ -64,7 +66,7 @@ pub fn mark_repayment_failed(
 #[derive(Clone, Debug)]
 pub struct CreditPosting {
     pub transaction_id: String,
-    pub kind: String,
+    pub kind: TxKind,
     pub reference: String,
     pub created_at: String,
     pub amount: i64,
@@ -72,18 +74,18 @@ pub struct CreditPosting {
 
 fn posting(r: Row) -> Result<CreditPosting, StoreError> {
     Ok(CreditPosting {
-        transaction_id: r.text(0)?,
-        kind: r.text(1)?,
-        reference: r.text(2)?,
-        created_at: r.text(3)?,
-        amount: r.int(4)?,
+        transaction_id: r.text("transaction_id")?,
+        kind: r.named("kind", TxKind::parse)?,
+        reference: r.text("reference")?,
+        created_at: r.text("created_at")?,
+        amount: r.int("amount")?,
     })
 }
 
 /// Every posting on `account_key`, oldest first.
 pub fn postings(c: &dyn Sql, account_key: &str) -> Result<Vec<CreditPosting>, StoreError> {
     c.query(
-        "SELECT t.id, t.kind, t.reference, t.created_at, p.amount FROM postings p
+        "SELECT t.id AS transaction_id, t.kind, t.reference, t.created_at, p.amount FROM postings p
          JOIN ledger_transactions t ON t.id = p.transaction_id
          WHERE p.account_key = $1 ORDER BY t.created_at, p.id",
         params![account_key],
@@ -107,19 +109,19 @@ pub fn processing_repayments(
     .into_iter()
     .map(|r| {
         Ok(RepaymentRow {
-            id: r.text(0)?,
-            user_id: r.text(1)?,
-            amount: r.int(2)?,
-            source_type: r.text(3)?,
-            card_id: r.opt_text(4)?,
-            card_last4: r.opt_text(5)?,
-            status: r.text(6)?,
-            bank_reference: r.opt_text(7)?,
-            failure_reason: r.opt_text(8)?,
-            ledger_tx_id: r.opt_text(9)?,
-            idempotency_key: r.opt_text(10)?,
-            created_at: r.text(11)?,
-            updated_at: r.text(12)?,
+            id: r.text("id")?,
+            user_id: r.text("user_id")?,
+            amount: r.int("amount")?,
+            source: r.named("source_type", PayMethodKind::parse)?,
+            card_id: r.opt_text("card_id")?,
+            card_last4: r.opt_text("card_last4")?,
+            status: r.named("status", ChargeStatus::parse)?,
+            bank_reference: r.opt_text("bank_reference")?,
+            failure_reason: r.opt_text("failure_reason")?,
+            ledger_tx_id: r.opt_text("ledger_tx_id")?,
+            idempotency_key: r.opt_text("idempotency_key")?,
+            created_at: r.text("created_at")?,
+            updated_at: r.text("updated_at")?,
         })
     })
     .collect()
@@ -131,14 +133,14 @@ pub fn processing_total(c: &dyn Sql, user_id: &str) -> Result<i64, StoreError> {
         "SELECT amount FROM credit_repayments WHERE user_id = $1 AND status = 'processing'",
         params![user_id],
     )?;
-    rows.into_iter().map(|r| r.int(0)).sum()
+    rows.into_iter().map(|r| r.int("amount")).sum()
 }
 
-pub fn repayment_status(c: &dyn Sql, id: &str) -> Result<Option<String>, StoreError> {
+pub fn repayment_status(c: &dyn Sql, id: &str) -> Result<Option<ChargeStatus>, StoreError> {
     c.query_opt(
         "SELECT status FROM credit_repayments WHERE id = $1",
         params![id],
     )?
-    .map(|r| r.text(0))
+    .map(|r| r.named("status", ChargeStatus::parse))
     .transpose()
 }

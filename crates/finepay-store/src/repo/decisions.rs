@@ -2,12 +2,13 @@
 //! authority is unreachable.
 
 use crate::{params, Param, Sql, StoreError};
+use finepay_domain::DecisionStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionRow {
     pub number: String,
     pub city_code: String,
-    pub status: String,
+    pub status: DecisionStatus,
     pub plate: String,
     pub owner_name: String,
     pub violation_json: String,
@@ -80,7 +81,7 @@ pub fn refresh_decision(c: &dyn Sql, d: &DecisionRow) -> Result<bool, StoreError
 pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, StoreError> {
     c.query_opt(
         "SELECT d.number, d.city_code,
-                CASE WHEN r.number IS NULL THEN d.status ELSE 'revoked' END,
+                CASE WHEN r.number IS NULL THEN d.status ELSE 'revoked' END AS status,
                 d.plate, d.owner_name, d.violation_json, d.fine, d.points, d.issued_on, d.fetched_at
          FROM decisions d LEFT JOIN decision_revocations r ON r.number = d.number
          WHERE d.number = $1",
@@ -88,16 +89,16 @@ pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, S
     )?
     .map(|r| {
         Ok(DecisionRow {
-            number: r.text(0)?,
-            city_code: r.text(1)?,
-            status: r.text(2)?,
-            plate: r.text(3)?,
-            owner_name: r.text(4)?,
-            violation_json: r.text(5)?,
-            fine: r.int(6)?,
-            points: r.int(7)?,
-            issued_on: r.text(8)?,
-            fetched_at: r.text(9)?,
+            number: r.text("number")?,
+            city_code: r.text("city_code")?,
+            status: r.named("status", DecisionStatus::parse)?,
+            plate: r.text("plate")?,
+            owner_name: r.text("owner_name")?,
+            violation_json: r.text("violation_json")?,
+            fine: r.int("fine")?,
+            points: r.int("points")?,
+            issued_on: r.text("issued_on")?,
+            fetched_at: r.text("fetched_at")?,
         })
     })
     .transpose()

@@ -26,6 +26,6 @@ pub fn list(c: &dyn Sql, user_id: &str) -> Result<Vec<String>, StoreError> {
         params![user_id],
     )?
     .into_iter()
-    .map(|r| r.text(0))
+    .map(|r| r.text("service_id"))
     .collect()
 }

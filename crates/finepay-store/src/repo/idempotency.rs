@@ -27,17 +27,21 @@ pub fn find_key(c: &dyn Sql, user_id: &str, key: &str) -> Result<Option<KeyState
     else {
         return Ok(None);
     };
-    let request_hash = r.text(0)?;
-    let state = r.text(1)?;
-    let status = r.opt_int(2)?.and_then(|s| u16::try_from(s).ok());
-    Ok(Some(match (state.as_str(), status, r.opt_text(3)?) {
-        ("done", Some(status), Some(body)) => KeyState::Done {
-            request_hash,
-            status,
-            body,
+    let request_hash = r.text("request_hash")?;
+    let state = r.text("state")?;
+    let status = r
+        .opt_int("response_status")?
+        .and_then(|s| u16::try_from(s).ok());
+    Ok(Some(
+        match (state.as_str(), status, r.opt_text("response_body")?) {
+            ("done", Some(status), Some(body)) => KeyState::Done {
+                request_hash,
+                status,
+                body,
+            },
+            _ => KeyState::Running { request_hash },
         },
-        _ => KeyState::Running { request_hash },
-    }))
+    ))
 }
 
 /// Claims the key, or reports who holds it.

@@ -51,7 +51,7 @@ pub fn balance(c: &dyn Sql, account_key: &str) -> Result<i64, StoreError> {
         "SELECT balance FROM accounts WHERE key = $1",
         params![account_key],
     )?
-    .map(|r| r.int(0))
+    .map(|r| r.int("balance"))
     .transpose()?
     .unwrap_or(0))
 }
@@ -71,7 +71,7 @@ pub fn balance_for_update(c: &dyn Sql, account_key: &str) -> Result<i64, StoreEr
         }
     };
     Ok(c.query_opt(sql, params![account_key])?
-        .map(|r| r.int(0))
+        .map(|r| r.int("balance"))
         .transpose()?
         .unwrap_or(0))
 }
@@ -83,6 +83,6 @@ pub fn postings_of(c: &dyn Sql, transaction_id: &str) -> Result<Vec<(String, i64
         params![transaction_id],
     )?
     .into_iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .map(|r| Ok((r.text("account_key")?, r.int("amount")?)))
     .collect()
 }

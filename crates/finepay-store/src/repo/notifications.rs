@@ -17,15 +17,15 @@ pub struct NotificationRow {
 
 fn from_row(r: Row) -> Result<NotificationRow, StoreError> {
     Ok(NotificationRow {
-        id: r.text(0)?,
-        user_id: r.text(1)?,
-        kind: r.text(2)?,
-        plate: r.opt_text(3)?,
-        city_code: r.text(4)?,
-        decision_number: r.opt_text(5)?,
-        payment_id: r.opt_text(6)?,
-        created_at: r.text(7)?,
-        read: r.opt_text(8)?.is_some(),
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        kind: r.text("kind")?,
+        plate: r.opt_text("plate")?,
+        city_code: r.text("city_code")?,
+        decision_number: r.opt_text("decision_number")?,
+        payment_id: r.opt_text("payment_id")?,
+        created_at: r.text("created_at")?,
+        read: r.opt_text("read_at")?.is_some(),
     })
 }
 
@@ -67,6 +67,6 @@ pub fn position(
         "SELECT created_at, id FROM notifications WHERE user_id = $1 AND id = $2",
         params![user_id, id],
     )?
-    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .map(|r| Ok((r.text("created_at")?, r.text("id")?)))
     .transpose()
 }

@@ -7,10 +7,72 @@
 
 use crate::{params, Backend, Row, Sql, StoreError};
 
+/// What an outbox row asks the dispatcher to do (the `kind` column).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Tell a city's authority a payment was made.
+    PaymentNotice,
+    /// Ask the bank to return a refunded card payment.
+    CardRefund,
+    /// Ask the bank to return a charge taken after its attempt was given up.
+    OrphanChargeRefund,
+    /// Publish a notification's event on the bus.
+    Event,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::PaymentNotice,
+        Kind::CardRefund,
+        Kind::OrphanChargeRefund,
+        Kind::Event,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::PaymentNotice => "payment_notice",
+            Kind::CardRefund => "card_refund",
+            Kind::OrphanChargeRefund => "orphan_charge_refund",
+            Kind::Event => "event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// How a delivered row ended (the `outcome` column).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The authority recorded the payment.
+    Confirmed,
+    /// The authority refused the payment notice.
+    Rejected,
+    /// The bank returned the money.
+    Refunded,
+    /// The bank refused to return the money: an operator must act.
+    RefundRefused,
+    /// The event went out on the bus.
+    Published,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Confirmed => "confirmed",
+            Outcome::Rejected => "rejected",
+            Outcome::Refunded => "refunded",
+            Outcome::RefundRefused => "refund_refused",
+            Outcome::Published => "published",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: Kind,
     pub city_code: String,
     pub payment_id: String,
     pub payload: String,
@@ -19,18 +81,18 @@ pub struct OutboxRow {
 
 fn from_row(r: Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
-        id: r.int(0)?,
-        kind: r.text(1)?,
-        city_code: r.text(2)?,
-        payment_id: r.text(3)?,
-        payload: r.text(4)?,
-        attempts: r.int(5)?,
+        id: r.int("id")?,
+        kind: r.named("kind", Kind::parse)?,
+        city_code: r.text("city_code")?,
+        payment_id: r.text("payment_id")?,
+        payload: r.text("payload")?,
+        attempts: r.int("attempts")?,
     })
 }
 
 pub fn enqueue(
     c: &dyn Sql,
-    kind: &str,
+    kind: Kind,
     city_code: &str,
     payment_id: &str,
     payload: &str,
@@ -39,7 +101,7 @@ pub fn enqueue(
     c.execute(
         "INSERT INTO outbox (kind, city_code, payment_id, payload, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
-        params![kind, city_code, payment_id, payload, now],
+        params![kind.as_str(), city_code, payment_id, payload, now],
     )?;
     Ok(())
 }
@@ -47,7 +109,7 @@ pub fn enqueue(
 /// Enqueues a row unless one of this kind for this id exists (e.g. a refund asked for twice).
 pub fn enqueue_once(
     c: &dyn Sql,
-    kind: &str,
+    kind: Kind,
     city_code: &str,
     payment_id: &str,
     payload: &str,
@@ -56,20 +118,20 @@ pub fn enqueue_once(
     Ok(c.execute(
         "INSERT INTO outbox (kind, city_code, payment_id, payload, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (kind, payment_id) DO NOTHING",
-        params![kind, city_code, payment_id, payload, now],
+        params![kind.as_str(), city_code, payment_id, payload, now],
     )? == 1)
 }
 
 /// The delivery groups (kind and city) with an undelivered row due by `now`. A read, so the
 /// dispatcher can look as often as it is woken without taking the writer.
-pub fn due_groups(c: &dyn Sql, now: &str) -> Result<Vec<(String, String)>, StoreError> {
+pub fn due_groups(c: &dyn Sql, now: &str) -> Result<Vec<(Kind, String)>, StoreError> {
     c.query(
         "SELECT DISTINCT kind, city_code FROM outbox
          WHERE delivered_at IS NULL AND next_attempt_at <= $1",
         params![now],
     )?
     .into_iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .map(|r| Ok((r.named("kind", Kind::parse)?, r.text("city_code")?)))
     .collect()
 }
 
@@ -80,17 +142,20 @@ pub fn claim_due(
     now: &str,
     lease_until: &str,
     limit: u32,
-    kind: &str,
+    kind: Kind,
     city_code: &str,
 ) -> Result<Vec<OutboxRow>, StoreError> {
     let sql = match c.backend() {
         Backend::Sqlite => CLAIM_SQLITE,
         Backend::Postgres => CLAIM_POSTGRES,
     };
-    c.query(sql, params![now, lease_until, limit, kind, city_code])?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    c.query(
+        sql,
+        params![now, lease_until, limit, kind.as_str(), city_code],
+    )?
+    .into_iter()
+    .map(from_row)
+    .collect()
 }
 
 const CLAIM_SQLITE: &str = "UPDATE outbox SET next_attempt_at = $2
@@ -108,11 +173,16 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET next_attempt_at = $2
      RETURNING id, kind, city_code, payment_id, payload, attempts";
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
-pub fn mark_delivered(c: &dyn Sql, id: i64, outcome: &str, now: &str) -> Result<bool, StoreError> {
+pub fn mark_delivered(
+    c: &dyn Sql,
+    id: i64,
+    outcome: Outcome,
+    now: &str,
+) -> Result<bool, StoreError> {
     let n = c.execute(
         "UPDATE outbox SET delivered_at = $3, outcome = $2, attempts = attempts + 1
          WHERE id = $1 AND delivered_at IS NULL",
-        params![id, outcome, now],
+        params![id, outcome.as_str(), now],
     )?;
     Ok(n == 1)
 }
@@ -142,10 +212,10 @@ pub fn schedule_retry(
 
 pub fn undelivered_count(c: &dyn Sql) -> Result<i64, StoreError> {
     c.query_one(
-        "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
+        "SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL",
         &[],
     )?
-    .int(0)
+    .int("n")
 }
 
 /// Deletes published event rows delivered before `before` (notices and refunds are kept: they are

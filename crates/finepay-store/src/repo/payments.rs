@@ -1,6 +1,7 @@
 //! Payments of penalty decisions.
 
 use crate::{params, Row, Sql, StoreError};
+use finepay_domain::{AuthoritySync, PayMethodKind, PaymentStatus};
 
 #[derive(Clone, Debug)]
 pub struct PaymentRow {
@@ -11,15 +12,15 @@ pub struct PaymentRow {
     pub amount: i64,
     pub fine: i64,
     pub late_fee: i64,
-    pub method_type: String,
+    pub method: PayMethodKind,
     pub card_id: Option<String>,
     pub card_last4: Option<String>,
     pub bank_reference: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub failure_reason: Option<String>,
     pub ledger_tx_id: Option<String>,
     pub receipt_id: Option<String>,
-    pub authority_status: String,
+    pub authority_status: AuthoritySync,
     pub authority_confirmed_at: Option<String>,
     pub authority_reason: Option<String>,
     pub idempotency_key: Option<String>,
@@ -40,28 +41,28 @@ const READ: &str = "id, user_id, decision_number, city_code, amount, fine, late_
 
 fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {
-        id: r.text(0)?,
-        user_id: r.text(1)?,
-        decision_number: r.text(2)?,
-        city_code: r.text(3)?,
-        amount: r.int(4)?,
-        fine: r.int(5)?,
-        late_fee: r.int(6)?,
-        method_type: r.text(7)?,
-        card_id: r.opt_text(8)?,
-        card_last4: r.opt_text(9)?,
-        bank_reference: r.opt_text(10)?,
-        status: r.text(11)?,
-        failure_reason: r.opt_text(12)?,
-        ledger_tx_id: r.opt_text(13)?,
-        receipt_id: r.opt_text(14)?,
-        authority_status: r.text(15)?,
-        authority_confirmed_at: r.opt_text(16)?,
-        authority_reason: r.opt_text(17)?,
-        idempotency_key: r.opt_text(18)?,
-        created_at: r.text(19)?,
-        updated_at: r.text(20)?,
-        refund_receipt_id: r.opt_text(21)?,
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        decision_number: r.text("decision_number")?,
+        city_code: r.text("city_code")?,
+        amount: r.int("amount")?,
+        fine: r.int("fine")?,
+        late_fee: r.int("late_fee")?,
+        method: r.named("method_type", PayMethodKind::parse)?,
+        card_id: r.opt_text("card_id")?,
+        card_last4: r.opt_text("card_last4")?,
+        bank_reference: r.opt_text("bank_reference")?,
+        status: r.named("status", PaymentStatus::parse)?,
+        failure_reason: r.opt_text("failure_reason")?,
+        ledger_tx_id: r.opt_text("ledger_tx_id")?,
+        receipt_id: r.opt_text("receipt_id")?,
+        authority_status: r.named("authority_status", AuthoritySync::parse)?,
+        authority_confirmed_at: r.opt_text("authority_confirmed_at")?,
+        authority_reason: r.opt_text("authority_reason")?,
+        idempotency_key: r.opt_text("idempotency_key")?,
+        created_at: r.text("created_at")?,
+        updated_at: r.text("updated_at")?,
+        refund_receipt_id: r.opt_text("refund_receipt_id")?,
     })
 }
 
@@ -86,15 +87,15 @@ pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
             p.amount,
             p.fine,
             p.late_fee,
-            &p.method_type,
+            p.method.as_str(),
             &p.card_id,
             &p.card_last4,
             &p.bank_reference,
-            &p.status,
+            p.status.as_str(),
             &p.failure_reason,
             &p.ledger_tx_id,
             &p.receipt_id,
-            &p.authority_status,
+            p.authority_status.as_str(),
             &p.authority_confirmed_at,
             &p.authority_reason,
             &p.idempotency_key,
@@ -186,16 +187,16 @@ pub fn mark_refunded(c: &dyn Sql, id: &str, now: &str) -> Result<bool, StoreErro
 pub fn set_authority_status(
     c: &dyn Sql,
     id: &str,
-    status: &str,
+    status: AuthoritySync,
     reason: Option<&str>,
     now: &str,
 ) -> Result<bool, StoreError> {
-    let confirmed_at = (status == "confirmed").then_some(now);
+    let confirmed_at = (status == AuthoritySync::Confirmed).then_some(now);
     let n = c.execute(
         "UPDATE payments SET authority_status = $2, authority_reason = $3,
             authority_confirmed_at = COALESCE($4, authority_confirmed_at), updated_at = $5
          WHERE id = $1 AND authority_status = 'pending'",
-        params![id, status, reason, confirmed_at, now],
+        params![id, status.as_str(), reason, confirmed_at, now],
     )?;
     Ok(n == 1)
 }

@@ -23,7 +23,7 @@ pub fn find_receipt(c: &dyn Sql, id: &str) -> Result<Option<(String, String)>, S
         "SELECT r.body_json, p.user_id FROM receipts r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
         params![id],
     )?
-    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .map(|r| Ok((r.text("body_json")?, r.text("user_id")?)))
     .transpose()
 }
 
@@ -52,7 +52,7 @@ pub fn find_refund_receipt(c: &dyn Sql, id: &str) -> Result<Option<(String, Stri
         "SELECT r.body_json, p.user_id FROM refund_receipts r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
         params![id],
     )?
-    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .map(|r| Ok((r.text("body_json")?, r.text("user_id")?)))
     .transpose()
 }
 
@@ -62,6 +62,6 @@ pub fn refund_receipt_of(c: &dyn Sql, payment_id: &str) -> Result<Option<String>
         "SELECT id FROM refund_receipts WHERE payment_id = $1",
         params![payment_id],
     )?
-    .map(|r| r.text(0))
+    .map(|r| r.text("id"))
     .transpose()
 }

@@ -1,6 +1,7 @@
 //! Wallet top-ups from a linked card.
 
 use crate::{params, Row, Sql, StoreError};
+use finepay_domain::ChargeStatus;
 
 #[derive(Clone, Debug)]
 pub struct TopUpRow {
@@ -8,7 +9,7 @@ pub struct TopUpRow {
     pub user_id: String,
     pub card_id: String,
     pub amount: i64,
-    pub status: String,
+    pub status: ChargeStatus,
     pub bank_reference: String,
     pub failure_reason: Option<String>,
     pub ledger_tx_id: Option<String>,
@@ -22,17 +23,17 @@ const COLUMNS: &str = "id, user_id, card_id, amount, status, bank_reference, fai
 
 fn from_row(r: Row) -> Result<TopUpRow, StoreError> {
     Ok(TopUpRow {
-        id: r.text(0)?,
-        user_id: r.text(1)?,
-        card_id: r.text(2)?,
-        amount: r.int(3)?,
-        status: r.text(4)?,
-        bank_reference: r.text(5)?,
-        failure_reason: r.opt_text(6)?,
-        ledger_tx_id: r.opt_text(7)?,
-        idempotency_key: r.opt_text(8)?,
-        created_at: r.text(9)?,
-        updated_at: r.text(10)?,
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        card_id: r.text("card_id")?,
+        amount: r.int("amount")?,
+        status: r.named("status", ChargeStatus::parse)?,
+        bank_reference: r.text("bank_reference")?,
+        failure_reason: r.opt_text("failure_reason")?,
+        ledger_tx_id: r.opt_text("ledger_tx_id")?,
+        idempotency_key: r.opt_text("idempotency_key")?,
+        created_at: r.text("created_at")?,
+        updated_at: r.text("updated_at")?,
     })
 }
 
@@ -47,7 +48,7 @@ pub fn insert_top_up(c: &dyn Sql, t: &TopUpRow) -> Result<(), StoreError> {
             &t.user_id,
             &t.card_id,
             t.amount,
-            &t.status,
+            t.status.as_str(),
             &t.bank_reference,
             &t.failure_reason,
             &t.ledger_tx_id,

@@ -40,12 +40,12 @@ pub fn insert_user(c: &dyn Sql, user: &NewUser<'_>) -> Result<(), StoreError> {
 
 fn user_from_row(r: Row) -> Result<UserRow, StoreError> {
     Ok(UserRow {
-        id: r.text(0)?,
-        phone: r.text(1)?,
-        password_hash: r.text(2)?,
-        name: r.text(3)?,
-        id_number: r.text(4)?,
-        created_at: r.text(5)?,
+        id: r.text("id")?,
+        phone: r.text("phone")?,
+        password_hash: r.text("password_hash")?,
+        name: r.text("name")?,
+        id_number: r.text("id_number")?,
+        created_at: r.text("created_at")?,
     })
 }
 
@@ -99,7 +99,7 @@ pub fn session_user(
         "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2",
         params![token_hash, now],
     )?
-    .map(|r| r.text(0))
+    .map(|r| r.text("user_id"))
     .transpose()
 }
 
@@ -133,13 +133,13 @@ pub fn insert_card(c: &dyn Sql, card: &CardRow) -> Result<(), StoreError> {
 
 fn card_from_row(r: Row) -> Result<CardRow, StoreError> {
     Ok(CardRow {
-        id: r.text(0)?,
-        user_id: r.text(1)?,
-        bank: r.text(2)?,
-        last4: r.text(3)?,
-        card_token: r.text(4)?,
-        holder_name: r.text(5)?,
-        created_at: r.text(6)?,
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        bank: r.text("bank")?,
+        last4: r.text("last4")?,
+        card_token: r.text("card_token")?,
+        holder_name: r.text("holder_name")?,
+        created_at: r.text("created_at")?,
     })
 }
 

@@ -12,7 +12,7 @@ pub fn bind(c: &dyn Sql, user_id: &str, plate: &str, now: &str) -> Result<String
         "SELECT bound_at FROM vehicles WHERE user_id = $1 AND plate = $2",
         params![user_id, plate],
     )?
-    .text(0)
+    .text("bound_at")
 }
 
 /// Unbinds; false when the plate was not bound to this user.
@@ -30,7 +30,7 @@ pub fn list(c: &dyn Sql, user_id: &str) -> Result<Vec<(String, String)>, StoreEr
         params![user_id],
     )?
     .into_iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .map(|r| Ok((r.text("plate")?, r.text("bound_at")?)))
     .collect()
 }
 
@@ -49,7 +49,7 @@ pub fn users_of_plate(c: &dyn Sql, plate: &str) -> Result<Vec<String>, StoreErro
         params![plate],
     )?
     .into_iter()
-    .map(|r| r.text(0))
+    .map(|r| r.text("user_id"))
     .collect()
 }
 
@@ -59,7 +59,7 @@ pub fn cursor(c: &dyn Sql, city: &str) -> Result<i64, StoreError> {
         "SELECT after_seq FROM authority_cursors WHERE city_code = $1",
         params![city],
     )?
-    .map(|r| r.int(0))
+    .map(|r| r.int("after_seq"))
     .transpose()?
     .unwrap_or(0))
 }
