@@ -32,7 +32,7 @@ const MAX_BACKOFF: Duration = Duration::from_millis(1000);
 const PER_CITY_IN_FLIGHT: usize = 32;
 
 pub(crate) async fn run(platform: Platform) {
-    loop {
+    while !platform.stopping() {
         let busy = match platform.dispatch_due().await {
             Ok(n) => n > 0,
             Err(e) => {
@@ -98,6 +98,10 @@ impl Platform {
             let Some(hold) = self.hold_group(&format!("{}|{city}", kind.as_str())) else {
                 continue;
             };
+            // Checked after taking the hold: a drain that saw no group held sees this one go.
+            if self.stopping() {
+                return Ok(started);
+            }
             started += 1;
             let platform = self.clone();
             tokio::spawn(async move {
@@ -136,7 +140,7 @@ impl Platform {
                 .iter()
                 .any(|(_, d)| matches!(d, Delivery::Confirmed | Delivery::Rejected(_)));
             self.record_or_isolate(results).await;
-            if !progressed {
+            if !progressed || self.stopping() {
                 return;
             }
         }
@@ -153,6 +157,38 @@ impl Platform {
                     tracing::error!(outbox_id = id, error = %e, "cannot record a delivery; it will be sent again after its lease");
                 }
             }
+        }
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.inner
+            .stopping
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops the dispatcher for a clean stop: no new round starts, and the rounds in flight finish
+    /// and record their outcomes (waited for at most `within`). True when none is left; a round
+    /// still running after that is cut off as by a crash (its rows go out again after their lease).
+    pub async fn drain_dispatcher(&self, within: Duration) -> bool {
+        self.inner
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake_dispatcher();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let busy = !self
+                .inner
+                .groups_in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty();
+            if !busy {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

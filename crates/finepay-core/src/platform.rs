@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) outbox_wake: Notify,
     pub(crate) events: Arc<events::EventBus>,
     pub(crate) hashing: hashing::HashPool,
+    /// Set by [`Platform::drain_dispatcher`]: the dispatcher starts no new round.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// Outbox groups (kind and city) this instance is delivering right now.
     pub(crate) groups_in_flight: Mutex<HashSet<String>>,
     /// Bank references whose charge a request is handling right now; the resolver leaves them be.
@@ -90,6 +92,7 @@ impl Platform {
                 events,
                 hashing: hashing::HashPool::start(),
                 groups_in_flight: Mutex::new(HashSet::new()),
+                stopping: std::sync::atomic::AtomicBool::new(false),
                 freshness,
             }),
         }

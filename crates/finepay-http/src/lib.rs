@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use finepay_core::Platform;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -127,6 +128,36 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         )
     })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(PropagateRequestIdLayer::x_request_id())
+    // Logs each request once, when its response is ready: method, path, status and time taken, in a
+    // span with the request's id (`X-Request-Id`: the caller's, or a new UUID; sent back on the response).
+    .layer(
+        tower_http::trace::TraceLayer::new_for_http()
+            .make_span_with(|req: &Request<axum::body::Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
+            })
+            .on_request(())
+            .on_response(
+                |res: &axum::response::Response,
+                 latency: std::time::Duration,
+                 _: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                        "answered"
+                    );
+                },
+            )
+            .on_body_chunk(())
+            .on_eos(())
+            .on_failure(()),
+    )
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// The sandbox control API behind `Authorization: Bearer <token>` (compared in constant time).

@@ -96,6 +96,9 @@ pub struct Running {
 
 /// How long a stop waits for the requests in flight before it cuts the rest off.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a clean stop waits for the dispatcher's deliveries in flight (longer than the
+/// authority client's 8 s timeout, so a slow authority's answer is still recorded).
+pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 impl Running {
     pub fn url(&self) -> String {
@@ -117,7 +120,7 @@ impl Running {
     /// streams end; at most [`STOP_GRACE`] in all), then every job queued for the writer
     /// committed. A payment answered 201 before the stop is on disk; one cut off by the grace
     /// limit is either committed or not, exactly as after a crash, and its idempotency key tells.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
         let _ = self.stopping.send(true);
         if tokio::time::timeout(STOP_GRACE, &mut self.server)
             .await
@@ -128,6 +131,13 @@ impl Running {
                 "requests still running after the grace period; stopping anyway"
             );
             self.server.abort();
+        }
+        // The dispatcher's rounds in flight finish and record what the authorities answered.
+        if !self.platform.drain_dispatcher(DRAIN_GRACE).await {
+            tracing::warn!(
+                grace_s = DRAIN_GRACE.as_secs(),
+                "outbox deliveries still running after the grace period; they go out again after their lease"
+            );
         }
         // A barrier: it runs after every job queued before it, so those are committed.
         self.platform
