@@ -35,7 +35,30 @@ async fn a_stop_waits_for_the_notice_in_flight_and_records_the_authoritys_answer
         .as_str()
         .unwrap()
         .to_string();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until the dispatcher has claimed the notice (its lease pushes the next attempt past
+    // its creation): the send is under way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let claimed = app.with_db(|c| {
+            c.query_one(
+                "SELECT CASE WHEN next_attempt_at > created_at THEN 1 ELSE 0 END AS claimed FROM outbox
+                 WHERE payment_id = $1 AND kind = 'payment_notice'",
+                finepay_store::params![payment_id.as_str()],
+            )
+            .unwrap()
+            .int("claimed")
+            .unwrap()
+                == 1
+        });
+        if claimed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dispatcher never claimed the notice"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     app.running.stop().await.unwrap();
 
