@@ -6,8 +6,9 @@
 //! - [`protocol`]: the wire types and the signature (docs/authority-protocol.md);
 //! - [`Catalogue`]: the violation codes, points and per-city fines, and the city list, embedded in
 //!   the binary;
-//! - [`sandbox`]: the sandbox authority that plays six cities' authorities for tests and demos, with
-//!   its own SQLite file, reached only over HTTP.
+//!
+//! The sandbox authority that plays six cities' authorities for tests and demos is another
+//! organisation's system and lives in its own crate, `finepay-sandbox`.
 //!
 //! **Architecture Invariant:** this crate knows nothing of the platform's tables; the platform knows
 //! nothing of the sandbox's.
@@ -15,7 +16,6 @@
 pub mod catalogue;
 pub mod client;
 pub mod protocol;
-pub mod sandbox;
 
 pub use catalogue::{Catalogue, City, ViolationType};
 pub use client::{

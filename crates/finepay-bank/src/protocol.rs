@@ -8,52 +8,52 @@ use serde::{Deserialize, Serialize};
 
 /// Header the sandbox sets on a 503 to stand in for a refused TCP connection: the request provably
 /// did not reach the bank's books, so the client may retry it as it would a failed connect.
-pub(crate) const FAULT_HEADER: &str = "x-sandbox-fault";
+pub const FAULT_HEADER: &str = "x-sandbox-fault";
 /// The value of [`FAULT_HEADER`] meaning "treat this as a connection that could not be made".
-pub(crate) const FAULT_CONNECT: &str = "connect";
+pub const FAULT_CONNECT: &str = "connect";
 
 /// Error codes in the `{"error": {"code", "message"}}` envelope.
-pub(crate) mod code {
-    pub(crate) const DECLINED: &str = "declined";
-    pub(crate) const INVALID_CARD: &str = "invalid_card";
-    pub(crate) const INVALID_REQUEST: &str = "invalid_request";
-    pub(crate) const NOT_FOUND: &str = "not_found";
-    pub(crate) const REFERENCE_REUSED: &str = "reference_reused";
-    pub(crate) const REFUND_EXCEEDS_CHARGE: &str = "refund_exceeds_charge";
-    pub(crate) const CHARGE_NOT_REFUNDABLE: &str = "charge_not_refundable";
-    pub(crate) const UNAVAILABLE: &str = "unavailable";
-    pub(crate) const INTERNAL: &str = "internal";
+pub mod code {
+    pub const DECLINED: &str = "declined";
+    pub const INVALID_CARD: &str = "invalid_card";
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const REFERENCE_REUSED: &str = "reference_reused";
+    pub const REFUND_EXCEEDS_CHARGE: &str = "refund_exceeds_charge";
+    pub const CHARGE_NOT_REFUNDABLE: &str = "charge_not_refundable";
+    pub const UNAVAILABLE: &str = "unavailable";
+    pub const INTERNAL: &str = "internal";
 }
 
 /// Wire names of a charge's status.
-pub(crate) mod status {
-    pub(crate) const SUCCEEDED: &str = "succeeded";
-    pub(crate) const DECLINED: &str = "declined";
-    pub(crate) const REFUNDED: &str = "refunded";
+pub mod status {
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const DECLINED: &str = "declined";
+    pub const REFUNDED: &str = "refunded";
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct VerifyCardRequest {
+pub struct VerifyCardRequest {
     pub number: String,
     pub holder_name: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct VerifyCardResponse {
+pub struct VerifyCardResponse {
     pub bank: String,
     pub last4: String,
     pub card_token: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ChargeRequest {
+pub struct ChargeRequest {
     pub reference: String,
     pub card_token: String,
     pub amount_fen: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ChargeResponse {
+pub struct ChargeResponse {
     pub reference: String,
     pub status: String,
     pub amount_fen: i64,
@@ -62,7 +62,7 @@ pub(crate) struct ChargeResponse {
 
 /// The bank's record of one charge (`GET /bank/v1/charges/{reference}` and the card's list).
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ChargeRecord {
+pub struct ChargeRecord {
     pub reference: String,
     pub status: String,
     pub amount_fen: i64,
@@ -73,19 +73,19 @@ pub(crate) struct ChargeRecord {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct CardChargesResponse {
+pub struct CardChargesResponse {
     pub data: Vec<ChargeRecord>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct RefundRequest {
+pub struct RefundRequest {
     pub refund_reference: String,
     pub charge_reference: String,
     pub amount_fen: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct RefundResponse {
+pub struct RefundResponse {
     pub refund_reference: String,
     pub charge_reference: String,
     pub amount_fen: i64,
@@ -93,12 +93,12 @@ pub(crate) struct RefundResponse {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ErrorEnvelope {
+pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ErrorBody {
+pub struct ErrorBody {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,11 @@
-//! Routing a decision number to its city's authority: the longest configured prefix wins, then that
-//! authority's own number format applies.
+//! The cities this deployment reaches and their authorities: routing a decision number to its
+//! city's authority (the longest configured prefix wins, then that authority's own number format
+//! applies), a plate to the city that registers it, and each city's names and payee.
+//!
+//! Everything here is configuration (SPEC §10, the endpoints file; for the embedded sandboxes, the
+//! built-in city list): nothing in the core names a city.
 
+use crate::views::CityView;
 use crate::CoreError;
 use finepay_authority::Authority;
 use finepay_domain::{CityCode, DecisionNumber, DecisionNumberError};
@@ -37,15 +42,56 @@ pub struct AuthorityRoute {
     pub client: Arc<dyn Authority>,
 }
 
+/// A city whose authority the platform reaches, as the endpoints file names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct City {
+    pub code: CityCode,
+    pub name: String,
+    pub name_zh: String,
+    /// Plates starting with one of these are registered by this city's authority (京, 粤B, …).
+    pub plate_prefixes: Vec<String>,
+    /// The authority that receives the fines, in Chinese: the receipts' payee.
+    pub payee: String,
+    /// The same in English.
+    pub payee_en: String,
+}
+
 #[derive(Clone, Default)]
 pub struct Authorities {
     routes: Vec<AuthorityRoute>,
+    cities: Vec<City>,
 }
 
 impl Authorities {
-    pub fn new(mut routes: Vec<AuthorityRoute>) -> Authorities {
+    pub fn new(mut routes: Vec<AuthorityRoute>, cities: Vec<City>) -> Authorities {
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-        Authorities { routes }
+        Authorities { routes, cities }
+    }
+
+    /// A city of this deployment by its code.
+    pub fn city(&self, code: &str) -> Option<&City> {
+        self.cities.iter().find(|c| c.code.as_str() == code)
+    }
+
+    /// The city whose authority registers this (normalised) plate: the longest prefix wins.
+    pub fn city_of_plate(&self, plate: &str) -> Option<&City> {
+        self.cities
+            .iter()
+            .flat_map(|c| c.plate_prefixes.iter().map(move |p| (p, c)))
+            .filter(|(p, _)| plate.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, c)| c)
+    }
+
+    /// A city's code and names for a view (the code alone when the city is not configured, as
+    /// for a payment made before its city left).
+    pub fn city_view(&self, code: &str) -> CityView {
+        let city = self.city(code);
+        CityView {
+            code: code.to_string(),
+            name: city.map_or_else(|| code.to_string(), |c| c.name.clone()),
+            name_zh: city.map_or_else(|| code.to_string(), |c| c.name_zh.clone()),
+        }
     }
 
     /// Parses a number as typed by a person and finds its authority, or says what is wrong.
@@ -58,6 +104,17 @@ impl Authorities {
     /// reader's language.
     pub fn check(&self, raw: &str) -> Result<(DecisionNumber, &AuthorityRoute), NumberProblem> {
         let number = DecisionNumber::parse(raw).map_err(NumberProblem::Shape)?;
+        let route = self.check_parsed(&number)?;
+        Ok((number, route))
+    }
+
+    /// The authority of a number already in shape, by [`Authorities::check`]'s rules.
+    pub fn route_parsed(&self, number: &DecisionNumber) -> Result<&AuthorityRoute, CoreError> {
+        self.check_parsed(number)
+            .map_err(|p| CoreError::InvalidDecisionNumber(p.to_string()))
+    }
+
+    fn check_parsed(&self, number: &DecisionNumber) -> Result<&AuthorityRoute, NumberProblem> {
         let route = self
             .routes
             .iter()
@@ -73,7 +130,7 @@ impl Authorities {
             NumberRule::SixteenDigitsLuhn if !number.has_valid_luhn() => {
                 Err(NumberProblem::Shape(DecisionNumberError::CheckDigit))
             }
-            _ => Ok((number, route)),
+            _ => Ok(route),
         }
     }
 

@@ -292,7 +292,7 @@ fn settle_in(
 /// Stores the answer under the charge's key (when it has one) and returns it.
 fn store_reply(c: &dyn Sql, charge: &dyn Charge, reply: Reply) -> Result<Reply, CoreError> {
     if let Some(key) = charge.idempotency_key() {
-        idempotency::complete_key(c, charge.user_id(), key, reply.status, &reply.body)?;
+        idempotency::complete_key(c, charge.user_id(), key, reply.outcome.name(), &reply.body)?;
     }
     Ok(reply)
 }

@@ -12,6 +12,7 @@ use crate::card::Charge;
 use crate::idempotency::{IdempotencyKey, Reply};
 use crate::{new_id, CoreError, Platform};
 use chrono::{Datelike, NaiveDate};
+use finepay_domain::statement::{self, StatementDays, StatementStatus};
 use finepay_domain::{ledger, ChargeStatus, Fen, PayMethodKind, TxKind};
 use finepay_store::repo::credit::{self, CreditPosting, RepaymentRow};
 use finepay_store::repo::users;
@@ -40,40 +41,12 @@ pub struct StatementView {
     pub new_balance: i64,
     /// What is left of its charges after repayments and refunds (oldest debt first).
     pub outstanding: i64,
+    /// `open`, `issued`, `paid` or `overdue`.
+    #[serde(with = "crate::views::named")]
+    #[schema(schema_with = crate::views::named_schema::<StatementStatus>)]
     pub status: StatementStatus,
     pub currency: String,
     pub lines: Vec<StatementLine>,
-}
-
-/// Where a statement stands.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatementStatus {
-    /// Its month is not over.
-    Open,
-    /// Issued, not yet due, not repaid.
-    Issued,
-    /// Nothing left to repay.
-    Paid,
-    /// Past its due date and not repaid: credit payments are refused until it is.
-    Overdue,
-}
-
-impl StatementStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatementStatus::Open => "open",
-            StatementStatus::Issued => "issued",
-            StatementStatus::Paid => "paid",
-            StatementStatus::Overdue => "overdue",
-        }
-    }
-}
-
-impl std::fmt::Display for StatementStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// What a statement line is.
@@ -124,26 +97,10 @@ impl RepaymentSource {
     }
 }
 
-/// Statement and due days of the month (1–28).
-#[derive(Clone, Copy, Debug)]
-pub struct StatementDays {
-    pub statement_day: u32,
-    pub due_day: u32,
-}
-
 fn shanghai_date(rfc3339: &str) -> Option<NaiveDate> {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
         .ok()
         .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())
-}
-
-fn next_month_day(year: i32, month: u32, day: u32) -> NaiveDate {
-    let (y, m) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, day.clamp(1, 28)).unwrap_or(NaiveDate::MIN)
 }
 
 /// Builds every statement from the credit account's postings (oldest month first). Pure.
@@ -186,18 +143,9 @@ pub fn statements(
                 .sum();
             let new_balance = charges - refunds;
             charged_through += charges;
-            let outstanding = charges.min(charged_through - paid).max(0);
-            let statement_date = next_month_day(year, month, days.statement_day);
-            let due_date = next_month_day(year, month, days.due_day);
-            let status = if today < statement_date {
-                StatementStatus::Open
-            } else if outstanding == 0 {
-                StatementStatus::Paid
-            } else if today > due_date {
-                StatementStatus::Overdue
-            } else {
-                StatementStatus::Issued
-            };
+            let outstanding = statement::outstanding(charges, charged_through, paid);
+            let (statement_date, due_date) = days.dates_of(year, month);
+            let status = statement::status_on(today, (statement_date, due_date), outstanding);
             StatementView {
                 month: format!("{year:04}-{month:02}"),
                 statement_date: statement_date.to_string(),
@@ -428,7 +376,7 @@ impl Charge for RepaymentCharge {
                 row.id
             )));
         }
-        Ok(Reply::fresh(201, body(row, ChargeStatus::Succeeded)))
+        Ok(Reply::created(body(row, ChargeStatus::Succeeded)))
     }
 
     fn fail(&self, c: &dyn Sql, reason: &str, now: &str) -> Result<bool, CoreError> {
@@ -440,7 +388,7 @@ impl Charge for RepaymentCharge {
     }
 
     fn processing_reply(&self) -> Reply {
-        Reply::fresh(201, body(&self.row, ChargeStatus::Processing))
+        Reply::created(body(&self.row, ChargeStatus::Processing))
     }
 
     fn what(&self) -> &'static str {

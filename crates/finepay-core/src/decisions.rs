@@ -6,7 +6,7 @@
 use crate::authorities::AuthorityRoute;
 use crate::views::{CityView, DecisionView, ViolationView};
 use crate::{today_in_china, CoreError, NumberProblem, Platform};
-use finepay_authority::{AuthorityError, Catalogue, DecisionRecord, ViolationRecord};
+use finepay_authority::{AuthorityError, DecisionRecord, ViolationRecord};
 use finepay_domain::{
     charges_on, mask_name, Charges, DecisionNumber, DecisionStatus, Fen, PaymentStatus, Plate,
 };
@@ -144,7 +144,7 @@ impl Platform {
             }
             _ => current.row.status,
         };
-        let mut view = view_of(&current, status, bound);
+        let mut view = view_of(&current, status, bound, self.authorities());
         if let Some(p) = live.filter(|p| p.user_id == user_id) {
             view.your_payment_processing = p.status == PaymentStatus::Processing;
             view.your_payment_id = Some(p.id);
@@ -156,14 +156,9 @@ impl Platform {
     /// is counted): the digits and the city, or what is wrong with it.
     pub fn check_decision_number(&self, raw: &str) -> Result<(String, CityView), NumberProblem> {
         let (number, route) = self.authorities().check(raw)?;
-        let city = Catalogue::builtin().city(route.city.as_str());
         Ok((
             number.as_str().to_string(),
-            CityView {
-                code: route.city.as_str().to_string(),
-                name: city.map(|c| c.name.clone()).unwrap_or_default(),
-                name_zh: city.map(|c| c.name_zh.clone()).unwrap_or_default(),
-            },
+            self.authorities().city_view(route.city.as_str()),
         ))
     }
 }
@@ -172,20 +167,17 @@ fn view_of(
     current: &CurrentDecision,
     status: DecisionStatus,
     plate_bound_to_you: bool,
+    authorities: &crate::Authorities,
 ) -> DecisionView {
     let row = &current.row;
-    let city = Catalogue::builtin().city(&row.city_code);
+    let city = authorities.city(&row.city_code);
     let plate_masked = Plate::parse(&row.plate)
         .map(|p| p.masked())
         .unwrap_or_else(|_| "***".into());
     DecisionView {
         number: row.number.clone(),
         status,
-        city: CityView {
-            code: row.city_code.clone(),
-            name: city.map(|c| c.name.clone()).unwrap_or_default(),
-            name_zh: city.map(|c| c.name_zh.clone()).unwrap_or_default(),
-        },
+        city: authorities.city_view(&row.city_code),
         plate_masked,
         owner_masked: mask_name(&row.owner_name),
         violation: ViolationView {

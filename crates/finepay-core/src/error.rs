@@ -1,7 +1,70 @@
-//! The use cases' error type. Each variant is one of SPEC's error codes; `status()` and `code()` are
-//! the one mapping to HTTP, used by the HTTP edge and by stored idempotent responses alike.
+//! The use cases' error type. Each variant is one of SPEC's error codes ([`ErrorCode`]); the core
+//! knows nothing of HTTP: the edge maps a code to its status, for fresh errors and for the
+//! idempotent replies the core stores (which keep the code, never a status).
 
 use finepay_store::StoreError;
+
+/// SPEC §3's error codes, by their stable names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidPlate,
+    InvalidDecisionNumber,
+    Unauthenticated,
+    InvalidCredentials,
+    PhoneTaken,
+    NotFound,
+    DecisionNotFound,
+    DecisionAlreadyPaid,
+    DecisionRevoked,
+    AmountChanged,
+    PlateMismatch,
+    InsufficientFunds,
+    InsufficientCredit,
+    CardDeclined,
+    CreditOverdue,
+    VehicleVerificationFailed,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    RequestInProgress,
+    RateLimited,
+    AuthorityUnavailable,
+    BankUnavailable,
+    ServiceBusy,
+    Conflict,
+    OnlineHandlingNotAllowed,
+    InternalError,
+}
+
+finepay_domain::named!(ErrorCode, {
+    InvalidRequest => "invalid_request",
+    InvalidPlate => "invalid_plate",
+    InvalidDecisionNumber => "invalid_decision_number",
+    Unauthenticated => "unauthenticated",
+    InvalidCredentials => "invalid_credentials",
+    PhoneTaken => "phone_taken",
+    NotFound => "not_found",
+    DecisionNotFound => "decision_not_found",
+    DecisionAlreadyPaid => "decision_already_paid",
+    DecisionRevoked => "decision_revoked",
+    AmountChanged => "amount_changed",
+    PlateMismatch => "plate_mismatch",
+    InsufficientFunds => "insufficient_funds",
+    InsufficientCredit => "insufficient_credit",
+    CardDeclined => "card_declined",
+    CreditOverdue => "credit_overdue",
+    VehicleVerificationFailed => "vehicle_verification_failed",
+    IdempotencyKeyRequired => "idempotency_key_required",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    RequestInProgress => "request_in_progress",
+    RateLimited => "rate_limited",
+    AuthorityUnavailable => "authority_unavailable",
+    BankUnavailable => "bank_unavailable",
+    ServiceBusy => "service_busy",
+    Conflict => "conflict",
+    OnlineHandlingNotAllowed => "online_handling_not_allowed",
+    InternalError => "internal_error",
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -65,58 +128,36 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub fn status(&self) -> u16 {
+    pub fn code(&self) -> ErrorCode {
         use CoreError::*;
         match self {
-            InvalidRequest { .. } | InvalidPlate(_) | InvalidDecisionNumber(_) => 400,
-            IdempotencyKeyRequired => 400,
-            Unauthenticated | InvalidCredentials => 401,
-            InsufficientFunds { .. }
-            | InsufficientCredit { .. }
-            | CardDeclined(_)
-            | CreditOverdue => 402,
-            NotFound(_) | DecisionNotFound => 404,
-            PhoneTaken | DecisionAlreadyPaid | DecisionRevoked | AmountChanged { .. } => 409,
-            RequestInProgress => 409,
-            PlateMismatch | IdempotencyKeyReused | VehicleVerificationFailed(_) => 422,
-            RateLimited { .. } => 429,
-            AuthorityUnavailable | BankUnavailable | Busy => 503,
-            Conflict => 409,
-            OnlineHandlingNotAllowed { .. } => 403,
-            Internal(_) => 500,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        use CoreError::*;
-        match self {
-            InvalidRequest { .. } => "invalid_request",
-            InvalidPlate(_) => "invalid_plate",
-            InvalidDecisionNumber(_) => "invalid_decision_number",
-            Unauthenticated => "unauthenticated",
-            InvalidCredentials => "invalid_credentials",
-            PhoneTaken => "phone_taken",
-            NotFound(_) => "not_found",
-            DecisionNotFound => "decision_not_found",
-            DecisionAlreadyPaid => "decision_already_paid",
-            DecisionRevoked => "decision_revoked",
-            AmountChanged { .. } => "amount_changed",
-            PlateMismatch => "plate_mismatch",
-            InsufficientFunds { .. } => "insufficient_funds",
-            InsufficientCredit { .. } => "insufficient_credit",
-            CardDeclined(_) => "card_declined",
-            CreditOverdue => "credit_overdue",
-            VehicleVerificationFailed(_) => "vehicle_verification_failed",
-            IdempotencyKeyRequired => "idempotency_key_required",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            RequestInProgress => "request_in_progress",
-            RateLimited { .. } => "rate_limited",
-            AuthorityUnavailable => "authority_unavailable",
-            BankUnavailable => "bank_unavailable",
-            Busy => "service_busy",
-            Conflict => "conflict",
-            OnlineHandlingNotAllowed { .. } => "online_handling_not_allowed",
-            Internal(_) => "internal_error",
+            InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            InvalidPlate(_) => ErrorCode::InvalidPlate,
+            InvalidDecisionNumber(_) => ErrorCode::InvalidDecisionNumber,
+            Unauthenticated => ErrorCode::Unauthenticated,
+            InvalidCredentials => ErrorCode::InvalidCredentials,
+            PhoneTaken => ErrorCode::PhoneTaken,
+            NotFound(_) => ErrorCode::NotFound,
+            DecisionNotFound => ErrorCode::DecisionNotFound,
+            DecisionAlreadyPaid => ErrorCode::DecisionAlreadyPaid,
+            DecisionRevoked => ErrorCode::DecisionRevoked,
+            AmountChanged { .. } => ErrorCode::AmountChanged,
+            PlateMismatch => ErrorCode::PlateMismatch,
+            InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
+            InsufficientCredit { .. } => ErrorCode::InsufficientCredit,
+            CardDeclined(_) => ErrorCode::CardDeclined,
+            CreditOverdue => ErrorCode::CreditOverdue,
+            VehicleVerificationFailed(_) => ErrorCode::VehicleVerificationFailed,
+            IdempotencyKeyRequired => ErrorCode::IdempotencyKeyRequired,
+            IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            RequestInProgress => ErrorCode::RequestInProgress,
+            RateLimited { .. } => ErrorCode::RateLimited,
+            AuthorityUnavailable => ErrorCode::AuthorityUnavailable,
+            BankUnavailable => ErrorCode::BankUnavailable,
+            Busy => ErrorCode::ServiceBusy,
+            Conflict => ErrorCode::Conflict,
+            OnlineHandlingNotAllowed { .. } => ErrorCode::OnlineHandlingNotAllowed,
+            Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -135,7 +176,7 @@ impl CoreError {
     /// The error envelope of SPEC §3, as JSON text.
     pub fn envelope(&self) -> serde_json::Value {
         let mut error =
-            serde_json::json!({ "code": self.code(), "message": self.public_message() });
+            serde_json::json!({ "code": self.code().as_str(), "message": self.public_message() });
         if let Some(field) = self.field() {
             error["field"] = serde_json::Value::String(field.to_string());
         }

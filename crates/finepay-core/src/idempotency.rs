@@ -2,6 +2,7 @@
 //! and another body → `idempotency_key_reused`; same key while the first runs → `request_in_progress`.
 //! Keys are scoped to the user; the request hash covers the endpoint and the JSON body.
 
+use crate::error::ErrorCode;
 use crate::{CoreError, Platform};
 use finepay_store::repo::idempotency::{self, KeyState};
 use sha2::{Digest, Sha256};
@@ -38,25 +39,60 @@ impl IdempotencyKey {
     }
 }
 
+/// How a use case answered: what the edge turns into its protocol's status, and what the store
+/// keeps by name for every replay (`created`, or the error code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The resource was made (a payment, top-up or repayment, perhaps still processing).
+    Created,
+    /// Refused with this error; the body is its envelope.
+    Refused(ErrorCode),
+}
+
+impl Outcome {
+    const CREATED: &'static str = "created";
+
+    /// The name stored with the reply.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Created => Self::CREATED,
+            Outcome::Refused(code) => code.as_str(),
+        }
+    }
+
+    /// The outcome a stored name stands for, or `None`.
+    pub fn parse(name: &str) -> Option<Outcome> {
+        match name {
+            Self::CREATED => Some(Outcome::Created),
+            other => ErrorCode::parse(other).map(Outcome::Refused),
+        }
+    }
+}
+
 /// A response to send, possibly replayed from the idempotency store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
-    pub status: u16,
+    pub outcome: Outcome,
     pub body: String,
     pub replayed: bool,
 }
 
 impl Reply {
-    pub fn fresh(status: u16, body: String) -> Reply {
+    /// A resource made now, `body` its JSON.
+    pub fn created(body: String) -> Reply {
         Reply {
-            status,
+            outcome: Outcome::Created,
             body,
             replayed: false,
         }
     }
 
     pub fn from_error(e: &CoreError) -> Reply {
-        Reply::fresh(e.status(), e.envelope().to_string())
+        Reply {
+            outcome: Outcome::Refused(e.code()),
+            body: e.envelope().to_string(),
+            replayed: false,
+        }
     }
 }
 
@@ -65,10 +101,12 @@ pub(crate) fn answer_existing(state: KeyState, request_hash: &str) -> Result<Rep
     match state {
         KeyState::Done {
             request_hash: h,
-            status,
+            outcome,
             body,
         } if h == request_hash => Ok(Reply {
-            status,
+            outcome: Outcome::parse(&outcome).ok_or_else(|| {
+                CoreError::Internal(format!("a stored reply has an unknown outcome {outcome:?}"))
+            })?,
             body,
             replayed: true,
         }),
@@ -96,5 +134,20 @@ impl Platform {
             None => Ok(None),
             Some(state) => answer_existing(state, &idem.request_hash).map(Some),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_is_stored_by_a_name_that_reads_back() {
+        let mut all = vec![Outcome::Created];
+        all.extend(ErrorCode::ALL.iter().map(|c| Outcome::Refused(*c)));
+        for outcome in all {
+            assert_eq!(Outcome::parse(outcome.name()), Some(outcome), "{outcome:?}");
+        }
+        assert_eq!(Outcome::parse("201"), None);
     }
 }

@@ -37,13 +37,13 @@ mod wallet;
 mod workers;
 
 pub use accounts::Registration;
-pub use authorities::{Authorities, AuthorityRoute, NumberProblem, NumberRule};
-pub use error::CoreError;
-pub use idempotency::{IdempotencyKey, Reply};
+pub use authorities::{Authorities, AuthorityRoute, City, NumberProblem, NumberRule};
+pub use error::{CoreError, ErrorCode};
+pub use idempotency::{IdempotencyKey, Outcome, Reply};
 pub use notifications::NotificationView;
 pub use payments::{PayMethod, PayRequest};
 pub(crate) use platform::new_id;
-pub use platform::{city_view, today_in_china, Platform, PlatformConfig};
+pub use platform::{today_in_china, Platform, PlatformConfig};
 pub use ratelimit::LookupLimits;
 pub use vehicles::VehicleView;
 pub use wallet::PaymentOption;

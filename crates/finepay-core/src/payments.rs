@@ -15,8 +15,8 @@ use crate::views::PaymentView;
 use crate::{new_id, CoreError, Platform};
 use finepay_authority::PaymentNotice;
 use finepay_domain::{
-    ledger, AuthoritySync, CityCode, DecisionStatus, Fen, LedgerTransaction, PayMethodKind,
-    PaymentStatus, Plate,
+    ledger, AuthoritySync, CityCode, DecisionNumber, DecisionStatus, Fen, LedgerTransaction,
+    PayMethodKind, PaymentStatus, Plate,
 };
 use finepay_store::repo::payments::PaymentRow;
 use finepay_store::repo::{decisions, payments, receipts, users};
@@ -51,10 +51,33 @@ impl PayMethod {
 
 #[derive(Clone, Debug)]
 pub struct PayRequest {
-    pub decision_number: String,
+    pub decision_number: DecisionNumber,
     pub amount: Fen,
-    pub confirm_plate: String,
+    pub confirm_plate: Plate,
     pub method: PayMethod,
+}
+
+impl PayRequest {
+    /// A payment request from what the payer typed: the decision number and the plate parsed
+    /// here, at the edge, so that the use case works on checked values only.
+    pub fn parse(
+        decision_number: &str,
+        amount: Fen,
+        confirm_plate: &str,
+        method: PayMethod,
+    ) -> Result<PayRequest, CoreError> {
+        let decision_number = DecisionNumber::parse(decision_number).map_err(|e| {
+            CoreError::InvalidDecisionNumber(crate::NumberProblem::Shape(e).to_string())
+        })?;
+        let confirm_plate =
+            Plate::parse(confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        Ok(PayRequest {
+            decision_number,
+            amount,
+            confirm_plate,
+            method,
+        })
+    }
 }
 
 /// Everything a writer job needs to finish a payment, prepared outside the writer: the card
@@ -66,7 +89,7 @@ struct PaymentCharge {
     ledger_tx: LedgerTransaction,
     notice: PaymentNotice,
     credit_limit: i64,
-    statement_days: crate::credit::StatementDays,
+    statement_days: finepay_domain::StatementDays,
 }
 
 impl Platform {
@@ -99,9 +122,9 @@ impl Platform {
         let idem = idem.clone();
         // Paying looks the decision up too: the same limit applies, against guessing numbers.
         self.inner.limiter.admit_user(user_id)?;
-        let (number, route) = self.authorities().route(&req.decision_number)?;
-        let plate =
-            Plate::parse(&req.confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        let number = req.decision_number.clone();
+        let route = self.authorities().route_parsed(&number)?;
+        let plate = &req.confirm_plate;
         let current = match self.current_decision(&number, route).await {
             Err(CoreError::DecisionNotFound) => {
                 self.inner.limiter.charge_failure(user_id);
@@ -392,7 +415,7 @@ impl Charge for PaymentCharge {
     }
 
     fn processing_reply(&self) -> Reply {
-        Reply::fresh(201, payment_body(&self.payment))
+        Reply::created(payment_body(&self.payment))
     }
 
     fn what(&self) -> &'static str {
@@ -424,7 +447,7 @@ impl PaymentCharge {
             now,
         )?;
         Message::PaymentNotice(self.notice.clone()).enqueue(c, &p.city_code, &p.id, now)?;
-        Ok(Reply::fresh(201, payment_body(&done)))
+        Ok(Reply::created(payment_body(&done)))
     }
 }
 

@@ -114,6 +114,11 @@ impl Platform {
         &self.inner.authorities
     }
 
+    /// A city of this deployment by its code, with its names (the code alone when unknown).
+    pub fn city_view(&self, code: &str) -> views::CityView {
+        self.inner.authorities.city_view(code)
+    }
+
     pub(crate) fn bank(&self) -> &dyn Bank {
         self.inner.bank.as_ref()
     }
@@ -151,20 +156,6 @@ pub fn today_in_china() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
-}
-
-/// A city of the catalogue by its code, with its names (the code alone when unknown).
-pub fn city_view(code: &str) -> views::CityView {
-    let city = finepay_authority::Catalogue::builtin().city(code);
-    views::CityView {
-        code: code.to_string(),
-        name: city
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| code.to_string()),
-        name_zh: city
-            .map(|c| c.name_zh.clone())
-            .unwrap_or_else(|| code.to_string()),
-    }
 }
 
 /// A new identifier: a prefix and a time-ordered UUID (v7), so ids sort by creation.

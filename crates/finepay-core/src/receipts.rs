@@ -3,7 +3,6 @@
 use crate::views::MethodView;
 use crate::views::ViolationView;
 use crate::{CoreError, Platform};
-use finepay_authority::Catalogue;
 use finepay_authority::ViolationRecord;
 use finepay_documents::ReceiptDocument;
 use finepay_domain::{mask_name, PayMethodKind};
@@ -129,7 +128,7 @@ impl Platform {
             &issued_at[..10].replace('-', ""),
             tail.to_uppercase()
         );
-        let city = Catalogue::builtin().city(&payment.city_code);
+        let city = self.authorities().city(&payment.city_code);
         let method = MethodView {
             kind: payment.method,
             last4: payment.card_last4.clone(),

@@ -10,7 +10,6 @@ use crate::books;
 use crate::notifications::notify_payment;
 use crate::outbox::Message;
 use crate::{CoreError, Platform};
-use finepay_authority::Catalogue;
 use finepay_domain::{ledger, mask_name, PayMethodKind, PaymentStatus};
 use finepay_store::repo::payments::{self, PaymentRow};
 use finepay_store::repo::{receipts, users};
@@ -80,7 +79,7 @@ impl Platform {
         reason: &str,
     ) -> Result<(String, String), CoreError> {
         let id = format!("rfr_{}", p.id.trim_start_matches("pay_"));
-        let city = Catalogue::builtin().city(&p.city_code);
+        let city = self.authorities().city(&p.city_code);
         let unsigned = json!({
             "id": id,
             "kind": "refund",

@@ -2,7 +2,7 @@
 //! new violation of that plate, in every city, is pushed to the user.
 
 use crate::{CoreError, Platform};
-use finepay_authority::{AuthorityError, Catalogue};
+use finepay_authority::AuthorityError;
 use finepay_domain::Plate;
 use finepay_store::now_text;
 use finepay_store::repo::vehicles;
@@ -31,11 +31,9 @@ impl Platform {
                 "enter the last 6 characters of the vehicle identification number (VIN) on the registration certificate",
             ));
         }
-        let city = Catalogue::builtin()
-            .cities()
-            .iter()
-            .filter(|c| plate.as_str().starts_with(&c.plate_prefix))
-            .max_by_key(|c| c.plate_prefix.len())
+        let city = self
+            .authorities()
+            .city_of_plate(plate.as_str())
             .ok_or_else(|| {
                 CoreError::VehicleVerificationFailed(format!(
                     "no traffic authority on finepay keeps the register for plates like {}; bind it when its city joins",
@@ -44,7 +42,7 @@ impl Platform {
             })?;
         let route = self
             .authorities()
-            .for_city(&city.code)
+            .for_city(city.code.as_str())
             .ok_or(CoreError::AuthorityUnavailable)?;
         match route.client.verify_vehicle(plate.as_str(), &vin_last6).await {
             Ok(true) => {}

@@ -72,7 +72,7 @@ pub struct DecisionView {
     pub number: String,
     /// `unpaid`, `paid` or `revoked`.
     #[serde(with = "named")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = named_schema::<DecisionStatus>)]
     pub status: DecisionStatus,
     pub city: CityView,
     pub plate_masked: String,
@@ -111,7 +111,7 @@ pub struct DecisionView {
 pub struct MethodView {
     /// `balance`, `credit` or `card`.
     #[serde(rename = "type", with = "named")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = named_schema::<PayMethodKind>)]
     pub kind: PayMethodKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last4: Option<String>,
@@ -122,7 +122,7 @@ pub struct PaymentView {
     pub id: String,
     /// `processing`, `succeeded`, `failed` or `refunded`.
     #[serde(with = "named")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = named_schema::<PaymentStatus>)]
     pub status: PaymentStatus,
     pub decision_number: String,
     pub city_code: String,
@@ -135,7 +135,7 @@ pub struct PaymentView {
     pub receipt_id: Option<String>,
     /// `pending`, `confirmed` or `rejected`.
     #[serde(with = "named")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = named_schema::<AuthoritySync>)]
     pub authority_status: AuthoritySync,
     pub authority_confirmed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,6 +174,14 @@ impl PaymentView {
 pub struct Page<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// The OpenAPI schema of a named enum: a string, one of its names.
+pub(crate) fn named_schema<T: finepay_domain::Named>() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(T::all().iter().map(|v| v.name())))
+        .build()
 }
 
 /// Serde for the domain's named enums (the domain knows no serde): written and read by name.

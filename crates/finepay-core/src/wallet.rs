@@ -3,10 +3,10 @@
 
 use crate::books;
 use crate::card::Charge;
-use crate::credit::StatementStatus;
 use crate::idempotency::{IdempotencyKey, Reply};
 use crate::views::{CardView, CreditView, TopUpView, WalletView};
 use crate::{new_id, CoreError, Platform};
+use finepay_domain::StatementStatus;
 use finepay_domain::{ledger, Account, ChargeStatus, Fen};
 use finepay_store::repo::{top_ups, users};
 use finepay_store::{now_text, Sql};
@@ -217,7 +217,7 @@ impl Charge for TopUpCharge {
                 row.id
             )));
         }
-        Ok(Reply::fresh(201, top_up_body(row, ChargeStatus::Succeeded)))
+        Ok(Reply::created(top_up_body(row, ChargeStatus::Succeeded)))
     }
 
     fn fail(&self, c: &dyn Sql, reason: &str, now: &str) -> Result<bool, CoreError> {
@@ -232,7 +232,7 @@ impl Charge for TopUpCharge {
     }
 
     fn processing_reply(&self) -> Reply {
-        Reply::fresh(201, top_up_body(&self.row, ChargeStatus::Processing))
+        Reply::created(top_up_body(&self.row, ChargeStatus::Processing))
     }
 
     fn what(&self) -> &'static str {

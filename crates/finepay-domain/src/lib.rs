@@ -39,6 +39,7 @@ pub mod identity;
 pub mod ledger;
 pub mod money;
 pub mod plate;
+pub mod statement;
 pub mod status;
 
 pub use charges::{charges_on, due_on, Charges, PAYMENT_WINDOW_DAYS};
@@ -51,6 +52,7 @@ pub use ledger::{
 };
 pub use money::{Fen, MoneyError, ParseFenError};
 pub use plate::{Plate, PlateError, PlateKind, PROVINCES};
+pub use statement::{StatementDays, StatementStatus};
 pub use status::{
     AuthoritySync, ChargeStatus, DecisionStatus, Named, PayMethodKind, PaymentStatus,
     TransitionError,

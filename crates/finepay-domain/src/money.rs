@@ -22,6 +22,9 @@ pub enum MoneyError {
     /// The result does not fit in an `i64` count of fen.
     #[error("the amount is too large")]
     Overflow,
+    /// More than one request may move ([`Fen::MAX_PAYABLE`]).
+    #[error("one payment, top-up or repayment may move at most 1,000,000.00 yuan")]
+    AboveLimit,
 }
 
 /// Why a text could not be read as an amount in yuan (see [`Fen`]'s `FromStr`).
@@ -81,6 +84,20 @@ impl Fen {
         } else {
             Err(MoneyError::NotPositive)
         }
+    }
+
+    /// The most one request may move: 1,000,000.00 yuan. Far above any fine, and far below where
+    /// sums of amounts could approach `i64`'s range.
+    pub const MAX_PAYABLE: Fen = Fen(100_000_000);
+
+    /// An amount a person asks to move (pay, top up, repay): positive and at most
+    /// [`Fen::MAX_PAYABLE`].
+    pub fn payable(v: i64) -> Result<Fen, MoneyError> {
+        let amount = Fen::positive(v)?;
+        if amount > Fen::MAX_PAYABLE {
+            return Err(MoneyError::AboveLimit);
+        }
+        Ok(amount)
     }
 }
 
@@ -155,6 +172,9 @@ mod tests {
         assert_eq!(Fen::positive(0), Err(MoneyError::NotPositive));
         assert_eq!(Fen::positive(-1), Err(MoneyError::NotPositive));
         assert_eq!(Fen::positive(1), Ok(Fen::from_fen(1)));
+        assert_eq!(Fen::payable(0), Err(MoneyError::NotPositive));
+        assert_eq!(Fen::payable(100_000_000), Ok(Fen::MAX_PAYABLE));
+        assert_eq!(Fen::payable(100_000_001), Err(MoneyError::AboveLimit));
     }
 
     #[test]

@@ -10,8 +10,6 @@
 //! Staying in the same state is not a transition: `can_become(s, s)` is false, so a repeated event
 //! is visible to the caller (who usually treats it as an idempotent replay).
 
-use std::fmt;
-
 /// A transition that the state machine does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a {machine} cannot go from {from} to {to}")]
@@ -24,7 +22,9 @@ pub struct TransitionError {
     pub to: &'static str,
 }
 
-/// Define `as_str`, `parse`, `ALL` and `Display` for an enum stored and shown by name.
+/// Define `as_str`, `parse`, `ALL` and `Display` for an enum stored and shown by name (exported:
+/// the core names its error codes with it).
+#[macro_export]
 macro_rules! named {
     ($ty:ident, { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
@@ -47,13 +47,17 @@ macro_rules! named {
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl Named for $ty {
+        impl $crate::Named for $ty {
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+
             fn name(&self) -> &'static str {
                 self.as_str()
             }
@@ -68,6 +72,8 @@ macro_rules! named {
 /// A value stored in the database and shown in the API by a stable snake_case name (so the store
 /// and the edge can read and write every such enum the same way).
 pub trait Named: Sized + Copy + 'static {
+    /// Every value, in declaration order (`ALL`).
+    fn all() -> &'static [Self];
     /// The name (`as_str`).
     fn name(&self) -> &'static str;
     /// The value of a name (`parse`), or `None`.
@@ -226,7 +232,7 @@ mod tests {
     use super::*;
 
     /// Every allowed pair of a machine, written out from SPEC §2, checked against all pairs.
-    fn assert_exactly<T: Copy + PartialEq + fmt::Debug>(
+    fn assert_exactly<T: Copy + PartialEq + std::fmt::Debug>(
         all: &[T],
         can: impl Fn(T, T) -> bool,
         allowed: &[(T, T)],

@@ -13,7 +13,7 @@ use finepay_core::views::{
     CardView, DecisionView, Page, PaymentView, SessionView, UserView, WalletView,
 };
 use finepay_core::{CoreError, IdempotencyKey, PayMethod, PayRequest};
-use finepay_domain::Fen;
+use finepay_domain::{Fen, MoneyError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -137,22 +137,17 @@ pub struct CreateTopUp {
     amount: i64,
 }
 
-/// The largest amount one request may move: 1,000,000.00 yuan. Far above any fine, and far below
-/// where sums of amounts could approach `i64`'s range.
-pub const MAX_AMOUNT_FEN: i64 = 100_000_000;
-
+/// An amount to move, parsed at the edge by the domain's rule ([`Fen::payable`]).
 fn positive(field: &str, amount: i64) -> Result<Fen, ApiError> {
-    if amount > MAX_AMOUNT_FEN {
-        return Err(ApiError(CoreError::invalid(
-            field,
-            format!("`{field}` may be at most {MAX_AMOUNT_FEN} fen (1,000,000.00 yuan)"),
-        )));
-    }
-    Fen::positive(amount).map_err(|_| {
-        ApiError(CoreError::invalid(
-            field,
-            format!("`{field}` must be a positive whole number of fen"),
-        ))
+    Fen::payable(amount).map_err(|e| {
+        let message = match e {
+            MoneyError::AboveLimit => format!(
+                "`{field}` may be at most {} fen (1,000,000.00 yuan)",
+                Fen::MAX_PAYABLE.fen()
+            ),
+            _ => format!("`{field}` must be a positive whole number of fen"),
+        };
+        ApiError(CoreError::invalid(field, message))
     })
 }
 
@@ -232,12 +227,7 @@ pub async fn create_payment(
         MethodBody::Credit => PayMethod::Credit,
         MethodBody::Card { card_id } => PayMethod::Card { card_id },
     };
-    let request = PayRequest {
-        decision_number: b.decision_number,
-        amount,
-        confirm_plate: b.confirm_plate,
-        method,
-    };
+    let request = PayRequest::parse(&b.decision_number, amount, &b.confirm_plate, method)?;
     Ok(ReplyResponse(s.platform.pay(&user.0, idem, request).await?))
 }
 

@@ -5,9 +5,9 @@
 use crate::Running;
 use anyhow::Context;
 use chrono::{Duration, Utc};
-use finepay_authority::sandbox::{NewVehicle, NewViolation};
 use finepay_core::{CoreError, IdempotencyKey, Registration};
 use finepay_domain::Fen;
+use finepay_sandbox::authority::{NewVehicle, NewViolation};
 use serde_json::json;
 use std::path::Path;
 

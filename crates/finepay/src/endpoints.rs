@@ -13,7 +13,12 @@
 //! plate_prefixes = ["京"]
 //! base_url = "https://jtgl.beijing.example.cn/authority/v1/110000"
 //! hmac_key_file = "keys/110000.hex"   # or hmac_key = "<hex>"; a relative path is from this file
+//! payee = "北京市公安局公安交通管理局"      # optional: the receipts' payee (default: the built-in
+//! payee_en = "Beijing Traffic Management Bureau"  # city list's, else named after the city)
 //! ```
+//!
+//! Every city the platform knows (its names, plate prefixes, payee, routing) comes from here; the
+//! embedded sandboxes get the same file made from the built-in city list ([`for_sandbox`]).
 
 use anyhow::Context;
 use finepay_authority::Catalogue;
@@ -57,12 +62,18 @@ pub struct CityEndpoint {
     pub hmac_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hmac_key_file: Option<PathBuf>,
+    /// The authority that receives the fines, in Chinese, as receipts name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee: Option<String>,
+    /// The same in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_en: Option<String>,
 }
 
 /// One city's authority, ready to use.
 #[derive(Debug, Clone)]
 pub struct CityRoute {
-    pub code: String,
+    pub city: finepay_core::City,
     pub decision_prefixes: Vec<String>,
     pub base_url: String,
     pub key: Vec<u8>,
@@ -82,6 +93,12 @@ pub fn load(path: &Path) -> anyhow::Result<Endpoints> {
         .with_context(|| format!("cannot read the endpoints file {}", path.display()))?;
     let file: EndpointsFile =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    resolve(&file, path)
+}
+
+/// Checks a file's contents and reads its key files; `path` is where it is (or would be): key
+/// files are found from its folder, and errors name it.
+pub fn resolve(file: &EndpointsFile, path: &Path) -> anyhow::Result<Endpoints> {
     let base = path.parent().unwrap_or(Path::new("."));
     let where_ = |i: usize, code: &str| format!("{}: city {} ({code})", path.display(), i + 1);
     check_url(&file.bank.base_url)
@@ -95,9 +112,16 @@ pub fn load(path: &Path) -> anyhow::Result<Endpoints> {
     let mut cities = Vec::new();
     for (i, c) in file.cities.iter().enumerate() {
         let at = where_(i, &c.code);
-        finepay_domain::CityCode::parse(&c.code).with_context(|| format!("{at}: code"))?;
-        if Catalogue::builtin().city(&c.code).is_none() {
-            anyhow::bail!("{at}: finepay has no violation catalogue for this city yet");
+        let code =
+            finepay_domain::CityCode::parse(&c.code).with_context(|| format!("{at}: code"))?;
+        if file.cities[..i]
+            .iter()
+            .any(|earlier| earlier.code == c.code)
+        {
+            anyhow::bail!("{at}: this city is listed twice");
+        }
+        if c.name.trim().is_empty() || c.name_zh.trim().is_empty() {
+            anyhow::bail!("{at}: name and name_zh must not be empty");
         }
         check_url(&c.base_url).with_context(|| format!("{at}: base_url"))?;
         if c.decision_prefixes.is_empty()
@@ -107,7 +131,7 @@ pub fn load(path: &Path) -> anyhow::Result<Endpoints> {
         {
             anyhow::bail!("{at}: decision_prefixes must list one or more runs of digits");
         }
-        if c.plate_prefixes.is_empty() {
+        if c.plate_prefixes.is_empty() || c.plate_prefixes.iter().any(|p| p.trim().is_empty()) {
             anyhow::bail!("{at}: plate_prefixes must list one or more (e.g. [\"京\"])");
         }
         let key_hex = match (&c.hmac_key, &c.hmac_key_file) {
@@ -128,8 +152,30 @@ pub fn load(path: &Path) -> anyhow::Result<Endpoints> {
         if key.len() < 16 {
             anyhow::bail!("{at}: the HMAC key must have at least 16 bytes");
         }
+        let builtin = Catalogue::builtin().city(&c.code);
+        let payee = c
+            .payee
+            .clone()
+            .or_else(|| builtin.map(|b| b.payee.clone()))
+            .unwrap_or_else(|| format!("{}公安局交通管理部门", c.name_zh));
+        let payee_en = c
+            .payee_en
+            .clone()
+            .or_else(|| builtin.map(|b| b.payee_en.clone()))
+            .unwrap_or_else(|| format!("{} Traffic Police", c.name));
         cities.push(CityRoute {
-            code: c.code.clone(),
+            city: finepay_core::City {
+                code,
+                name: c.name.clone(),
+                name_zh: c.name_zh.clone(),
+                plate_prefixes: c
+                    .plate_prefixes
+                    .iter()
+                    .map(|p| p.trim().to_uppercase())
+                    .collect(),
+                payee,
+                payee_en,
+            },
             decision_prefixes: c.decision_prefixes.clone(),
             base_url: c.base_url.trim_end_matches('/').to_string(),
             key,
@@ -169,6 +215,8 @@ pub fn for_sandbox(base: &str, key_file: &str) -> EndpointsFile {
                 base_url: format!("{base}/authority/v1/{}", c.code),
                 hmac_key: None,
                 hmac_key_file: Some(PathBuf::from(key_file)),
+                payee: Some(c.payee.clone()),
+                payee_en: Some(c.payee_en.clone()),
             })
             .collect(),
     }
@@ -205,6 +253,11 @@ mod tests {
         assert_eq!(read.cities.len(), Catalogue::builtin().cities().len());
         assert_eq!(read.cities[0].key.len(), 16);
         assert_eq!(read.bank_url, "http://127.0.0.1:9");
+        let beijing = &read.cities[0].city;
+        assert_eq!(
+            (beijing.name_zh.as_str(), beijing.plate_prefixes.as_slice()),
+            ("北京", ["京".to_string()].as_slice())
+        );
 
         std::fs::write(
             &path,

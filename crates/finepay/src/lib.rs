@@ -7,13 +7,13 @@ pub mod endpoints;
 pub mod offline;
 
 use anyhow::Context;
-use finepay_authority::sandbox::{SandboxAuthority, SandboxConfig as AuthoritySandboxConfig};
 use finepay_authority::HttpAuthority;
-use finepay_bank::sandbox::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_bank::HttpBank;
 use finepay_core::events::EventBus;
 use finepay_core::{Authorities, AuthorityRoute, NumberRule, Platform, PlatformConfig};
 use finepay_receipts::ReceiptSigner;
+use finepay_sandbox::authority::{SandboxAuthority, SandboxConfig as AuthoritySandboxConfig};
+use finepay_sandbox::bank::{SandboxBank, SandboxConfig as BankSandboxConfig};
 use finepay_store::{Db, DbLocation, WriterConfig};
 use rand::RngCore;
 use std::net::SocketAddr;
@@ -169,7 +169,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let signer = ReceiptSigner::load_or_create(&config.data_dir)
         .context("cannot load the receipt signing key")?;
     // The outside world: the sandboxes in-process (the default), or the endpoints of a file.
-    let (routes, bank, sandbox_authority) = match &config.endpoints {
+    let (found, sandbox_authority) = match &config.endpoints {
         None => {
             let sandboxes = Sandboxes::start(
                 &config.data_dir,
@@ -180,37 +180,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             )
             .await?;
             let file = endpoints::for_sandbox(&format!("http://{}", sandboxes.addr), SECRET_FILE);
-            let routes = routes_of(&file, &sandboxes.secret, config.authority_timeout)?;
-            let bank = HttpBank::new(&file.bank.base_url, config.bank_timeout);
-            (routes, bank, Some(sandboxes.authority))
+            let found = endpoints::resolve(&file, &config.data_dir.join(endpoints::FILE_NAME))?;
+            (found, Some(sandboxes.authority))
         }
-        Some(path) => {
-            let found = endpoints::load(path)?;
-            let routes = found
-                .cities
-                .iter()
-                .flat_map(|city| {
-                    city.decision_prefixes.iter().map(move |prefix| {
-                        Ok(AuthorityRoute {
-                            prefix: prefix.clone(),
-                            city: finepay_domain::CityCode::parse(&city.code)?,
-                            rule: NumberRule::SixteenDigitsLuhn,
-                            client: Arc::new(HttpAuthority::new(
-                                &city.base_url,
-                                &city.key,
-                                config.authority_timeout,
-                            )),
-                        })
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            (
-                routes,
-                HttpBank::new(&found.bank_url, config.bank_timeout),
-                None,
-            )
-        }
+        Some(path) => (endpoints::load(path)?, None),
     };
+    let authorities = authorities_of(&found, config.authority_timeout);
+    let bank = HttpBank::new(&found.bank_url, config.bank_timeout);
     let events = match &config.events {
         Some(url) => EventBus::nats(url)
             .await
@@ -219,7 +195,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     };
     let platform = Platform::new(
         db,
-        Authorities::new(routes),
+        authorities,
         Arc::new(bank.clone()),
         signer,
         Arc::new(events),
@@ -272,23 +248,25 @@ pub const MIN_SANDBOX_TOKEN_CHARS: usize = 16;
 /// The HMAC secret's file in the data directory (shared by the platform and the sandbox).
 const SECRET_FILE: &str = "sandbox-authority-secret";
 
-/// One route per catalogue city of a sandbox's endpoints.
-fn routes_of(
-    file: &endpoints::EndpointsFile,
-    secret: &[u8],
-    timeout: Duration,
-) -> anyhow::Result<Vec<AuthorityRoute>> {
-    file.cities
-        .iter()
-        .map(|city| {
-            Ok(AuthorityRoute {
-                prefix: city.code.clone(),
-                city: finepay_domain::CityCode::parse(&city.code)?,
+/// The platform's cities and one HMAC-signing client per city, as the endpoints name them.
+fn authorities_of(found: &endpoints::Endpoints, timeout: Duration) -> Authorities {
+    let mut routes = Vec::new();
+    for city in &found.cities {
+        let client: Arc<dyn finepay_authority::Authority> =
+            Arc::new(HttpAuthority::new(&city.base_url, &city.key, timeout));
+        for prefix in &city.decision_prefixes {
+            routes.push(AuthorityRoute {
+                prefix: prefix.clone(),
+                city: city.city.code.clone(),
                 rule: NumberRule::SixteenDigitsLuhn,
-                client: Arc::new(HttpAuthority::new(&city.base_url, secret, timeout)),
-            })
-        })
-        .collect()
+                client: client.clone(),
+            });
+        }
+    }
+    Authorities::new(
+        routes,
+        found.cities.iter().map(|c| c.city.clone()).collect(),
+    )
 }
 
 /// The sandbox authority and bank on a listener of their own: in-process for `serve`, or as

@@ -146,7 +146,7 @@ pub async fn register(
     match result {
         Ok(r) => r,
         Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = crate::error::status_of(e.code());
             let mut p = account_page(&ctx, true, next);
             p.phone = form.phone;
             p.name = form.name;

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use finepay_core::views::DecisionView;
 use finepay_core::{
-    CoreError, IdempotencyKey, NumberProblem, PayMethod, PayRequest, PaymentOption,
+    CoreError, ErrorCode, IdempotencyKey, NumberProblem, Outcome, PayMethod, PayRequest,
+    PaymentOption, Reply,
 };
 use finepay_domain::{DecisionNumberError, DecisionStatus, Fen, PayMethodKind};
 use serde::Deserialize;
@@ -297,7 +298,7 @@ pub async fn pay(
             .await;
         }
     };
-    let Ok(amount) = Fen::positive(form.amount) else {
+    let Ok(amount) = Fen::payable(form.amount) else {
         return decision_page(
             &s,
             &signed,
@@ -316,24 +317,21 @@ pub async fn pay(
         Ok(k) => k,
         Err(e) => return super::failure(ctx, &e),
     };
-    let request = PayRequest {
-        decision_number: number.clone(),
-        amount,
-        confirm_plate: form.confirm_plate.clone(),
-        method,
-    };
     let started = Instant::now();
-    let outcome = loop {
-        match s
-            .platform
-            .pay(&signed.user, key.clone(), request.clone())
-            .await
-        {
-            Err(CoreError::RequestInProgress) if started.elapsed() < IN_PROGRESS_WAIT => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    let outcome = match PayRequest::parse(&number, amount, &form.confirm_plate, method) {
+        Err(e) => Err(e),
+        Ok(request) => loop {
+            match s
+                .platform
+                .pay(&signed.user, key.clone(), request.clone())
+                .await
+            {
+                Err(CoreError::RequestInProgress) if started.elapsed() < IN_PROGRESS_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => break other,
             }
-            other => break other,
-        }
+        },
     };
     if let Err(CoreError::RequestInProgress) = outcome {
         // Still running after the wait (a slow bank): say so, and offer no second Pay button.
@@ -346,23 +344,28 @@ pub async fn pay(
         );
     }
     let problem = match outcome {
-        Ok(reply) if reply.status < 300 => {
-            let paid: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
+        Ok(Reply {
+            outcome: Outcome::Created,
+            body,
+            ..
+        }) => {
+            let paid: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             match paid["id"].as_str() {
                 Some(id) => return see_other(&format!("/payments/{id}")),
                 None => Problem::general(ctx.t.msg("err-internal_error")),
             }
         }
         // A refusal stored under the key (a replayed decline, insufficient funds, …).
-        Ok(reply) => {
-            let stored: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
-            let code = stored["error"]["code"].as_str().unwrap_or("internal_error");
+        Ok(Reply {
+            outcome: Outcome::Refused(code),
+            ..
+        }) => {
             let field = match code {
-                "insufficient_funds"
-                | "insufficient_credit"
-                | "card_declined"
-                | "credit_overdue" => Some("method"),
-                "plate_mismatch" => Some("confirm_plate"),
+                ErrorCode::InsufficientFunds
+                | ErrorCode::InsufficientCredit
+                | ErrorCode::CardDeclined
+                | ErrorCode::CreditOverdue => Some("method"),
+                ErrorCode::PlateMismatch => Some("confirm_plate"),
                 _ => None,
             };
             Problem {

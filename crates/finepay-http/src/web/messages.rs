@@ -2,7 +2,7 @@
 //! journey as a sentence in their language that says what to do next, and the field it is about.
 
 use super::i18n::{yuan, Tr};
-use finepay_core::{CoreError, NumberProblem};
+use finepay_core::{CoreError, ErrorCode, NumberProblem};
 use finepay_domain::DecisionNumberError;
 
 /// A message about a form, tied to one of its fields when there is one.
@@ -103,7 +103,8 @@ pub fn of_error(t: Tr, e: &CoreError) -> Problem {
 }
 
 /// A stored answer's error code (an idempotent replay carries only the code).
-pub fn of_code(t: Tr, code: &str) -> String {
+pub fn of_code(t: Tr, code: ErrorCode) -> String {
+    let code = code.as_str();
     let plain = format!("err-{code}-plain");
     let id = format!("err-{code}");
     if t.has(&plain) {

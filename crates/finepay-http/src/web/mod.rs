@@ -376,7 +376,7 @@ pub fn not_found(headers: &HeaderMap) -> Response {
 
 /// The answer to a failed use case outside a form: the message in the reader's language.
 pub fn failure(ctx: &Ctx, e: &finepay_core::CoreError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = crate::error::status_of(e.code());
     if matches!(e, finepay_core::CoreError::Internal(_)) {
         tracing::error!(error = %e, "internal error on a page");
     }

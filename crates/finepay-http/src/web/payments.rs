@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use finepay_core::receipts::PublicReceipt;
 use finepay_core::views::PaymentView;
+use finepay_core::Platform;
 use finepay_domain::{AuthoritySync, PayMethodKind, PaymentStatus};
 use serde::Deserialize;
 
@@ -49,8 +50,8 @@ pub async fn history(
     }
 }
 
-pub fn city_name(ctx: &Ctx, code: &str) -> String {
-    let c = finepay_core::city_view(code);
+pub fn city_name(platform: &Platform, ctx: &Ctx, code: &str) -> String {
+    let c = platform.city_view(code);
     if ctx.t.lang == Lang::Zh {
         c.name_zh
     } else {
@@ -97,7 +98,7 @@ pub async fn payment(
         .unwrap_or_default()
         .iter()
         .any(|f| f.id == finepay_core::services::TRAFFIC_FINE_PAYMENT);
-    let city = city_name(ctx, &p.city_code);
+    let city = city_name(&s.platform, ctx, &p.city_code);
     let authority_status = match p.authority_status {
         AuthoritySync::Confirmed => ctx
             .t

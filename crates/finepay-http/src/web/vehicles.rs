@@ -76,7 +76,7 @@ async fn vehicles_page(
             violations: list
                 .into_iter()
                 .map(|o| ViolationRow {
-                    city: city_name(ctx, &o.city_code),
+                    city: city_name(&s.platform, ctx, &o.city_code),
                     id: o.id,
                     description: o.description,
                     description_zh: o.description_zh,
@@ -90,7 +90,7 @@ async fn vehicles_page(
                 .collect(),
             unavailable: unavailable
                 .iter()
-                .map(|c| city_name(ctx, c))
+                .map(|c| city_name(&s.platform, ctx, c))
                 .collect::<Vec<_>>()
                 .join(", "),
             plate: v.plate,
@@ -205,7 +205,7 @@ pub async fn notifications(State(s): State<AppState>, signed: SignedIn) -> Respo
                     (_, _, Some(p)) => (Some(format!("/payments/{p}")), ctx.t.msg("see-payment")),
                     _ => (None, String::new()),
                 };
-            let mut detail = vec![city_name(ctx, &n.city_code)];
+            let mut detail = vec![city_name(&s.platform, ctx, &n.city_code)];
             if let Some(p) = &n.plate {
                 detail.insert(0, p.clone());
             }

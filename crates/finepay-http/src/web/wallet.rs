@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::Form;
 use finepay_core::credit::{RepaymentSource, StatementView};
 use finepay_core::views::WalletView;
-use finepay_core::{CoreError, IdempotencyKey, Reply};
+use finepay_core::{CoreError, IdempotencyKey, Outcome, Reply};
 use finepay_domain::Fen;
 use serde::Deserialize;
 use serde_json::json;
@@ -92,7 +92,10 @@ fn typed_yuan(text: &str) -> Option<Fen> {
         1 => format!("{whole}.{cents}0"),
         _ => format!("{whole}.{cents}"),
     };
-    normal.parse::<Fen>().ok().filter(|f| f.is_positive())
+    normal
+        .parse::<Fen>()
+        .ok()
+        .and_then(|f| Fen::payable(f.fen()).ok())
 }
 
 #[derive(Deserialize)]
@@ -143,19 +146,14 @@ async fn after_reply(
 ) -> Response {
     let t = signed.ctx.t;
     let problem = match result {
-        Ok(r) if r.status < 300 => {
-            return wallet_page(s, signed, Vec::new(), Some(t.msg(done))).await
-        }
-        Ok(r) => {
-            let stored: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-            Problem::at(
-                field,
-                of_code(
-                    t,
-                    stored["error"]["code"].as_str().unwrap_or("internal_error"),
-                ),
-            )
-        }
+        Ok(Reply {
+            outcome: Outcome::Created,
+            ..
+        }) => return wallet_page(s, signed, Vec::new(), Some(t.msg(done))).await,
+        Ok(Reply {
+            outcome: Outcome::Refused(code),
+            ..
+        }) => Problem::at(field, of_code(t, code)),
         Err(e) => {
             let mut p = of_error(t, &e);
             p.field = Some(field);
@@ -253,10 +251,10 @@ mod tests {
         assert_eq!(typed_yuan("200.5").map(|f| f.fen()), Some(20_050));
         assert_eq!(typed_yuan(" ¥0.05 ").map(|f| f.fen()), Some(5));
         assert_eq!(typed_yuan("2,000").map(|f| f.fen()), Some(200_000));
-        assert_eq!(
-            typed_yuan("1,234,567.89").map(|f| f.fen()),
-            Some(123_456_789)
-        );
+        assert_eq!(typed_yuan("234,567.89").map(|f| f.fen()), Some(23_456_789));
+        // One request moves at most 1,000,000.00 yuan (the domain's cap, as in the API).
+        assert_eq!(typed_yuan("1,000,000").map(|f| f.fen()), Some(100_000_000));
+        assert_eq!(typed_yuan("1,000,000.01"), None);
         assert_eq!(typed_yuan("1,50"), None);
         assert_eq!(typed_yuan("12,34"), None);
         assert_eq!(typed_yuan("200."), None);

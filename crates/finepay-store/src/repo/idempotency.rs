@@ -12,7 +12,8 @@ pub enum KeyState {
     /// Finished: the stored response.
     Done {
         request_hash: String,
-        status: u16,
+        /// How the request ended, by name (`created`, or an error code): the caller's vocabulary.
+        outcome: String,
         body: String,
     },
 }
@@ -20,7 +21,7 @@ pub enum KeyState {
 /// The key's current state, without claiming it.
 pub fn find_key(c: &dyn Sql, user_id: &str, key: &str) -> Result<Option<KeyState>, StoreError> {
     let Some(r) = c.query_opt(
-        "SELECT request_hash, state, response_status, response_body
+        "SELECT request_hash, state, response_outcome, response_body
          FROM idempotency_keys WHERE user_id = $1 AND key = $2",
         params![user_id, key],
     )?
@@ -29,14 +30,15 @@ pub fn find_key(c: &dyn Sql, user_id: &str, key: &str) -> Result<Option<KeyState
     };
     let request_hash = r.text("request_hash")?;
     let state = r.text("state")?;
-    let status = r
-        .opt_int("response_status")?
-        .and_then(|s| u16::try_from(s).ok());
     Ok(Some(
-        match (state.as_str(), status, r.opt_text("response_body")?) {
-            ("done", Some(status), Some(body)) => KeyState::Done {
+        match (
+            state.as_str(),
+            r.opt_text("response_outcome")?,
+            r.opt_text("response_body")?,
+        ) {
+            ("done", Some(outcome), Some(body)) => KeyState::Done {
                 request_hash,
-                status,
+                outcome,
                 body,
             },
             _ => KeyState::Running { request_hash },
@@ -69,13 +71,13 @@ pub fn complete_key(
     c: &dyn Sql,
     user_id: &str,
     key: &str,
-    status: u16,
+    outcome: &str,
     body: &str,
 ) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4
+        "UPDATE idempotency_keys SET state = 'done', response_outcome = $3, response_body = $4
          WHERE user_id = $1 AND key = $2",
-        params![user_id, key, status, body],
+        params![user_id, key, outcome, body],
     )?;
     Ok(())
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use finepay_bank::sandbox::{self, SandboxBank, SandboxConfig};
 use finepay_bank::{Bank, CardLink, HttpBank};
+use finepay_sandbox::bank::{self, SandboxBank, SandboxConfig};
 use tokio::task::JoinHandle;
 
 pub const APPROVES: &str = "6222020000000000018";
@@ -48,7 +48,7 @@ impl TestBank {
         let bank = SandboxBank::open(db_path, test_config()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(sandbox::serve(bank, listener));
+        let server = tokio::spawn(bank::serve(bank, listener));
         Self {
             url,
             db_path: db_path.to_owned(),

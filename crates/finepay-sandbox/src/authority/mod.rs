@@ -1,7 +1,7 @@
 //! The sandbox authority: one server that plays the traffic authorities of the catalogue's cities.
 //!
 //! It is another organisation's system, simulated: it keeps its own state in its own SQLite file and
-//! the platform reaches it only over HTTP, through [`crate::HttpAuthority`], with HMAC-signed
+//! the platform reaches it only over HTTP, through [`finepay_authority::HttpAuthority`], with HMAC-signed
 //! requests ([`SandboxAuthority::protocol_router`]). Tests and the demo drive it through the control
 //! API of SPEC §4 ([`SandboxAuthority::control_router`]) or the direct Rust API below, which the
 //! control routes call.
@@ -23,13 +23,13 @@ pub use services::{
     HandlingRefused, MAX_EVENTS_PER_PAGE, ONLINE_HANDLING_MAX_FINE_FEN, ONLINE_HANDLING_MAX_POINTS,
 };
 
-use crate::catalogue::{Catalogue, City, ViolationType};
-use crate::protocol::{
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Asia::Shanghai;
+use finepay_authority::catalogue::{Catalogue, City, ViolationType};
+use finepay_authority::protocol::{
     AcceptedNotice, DecisionRecord, EventKind, NoticeList, PaymentNotice, RecordStatus,
     ViolationRecord,
 };
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Asia::Shanghai;
 use finepay_domain::{charges_on, due_on, luhn_check_digit, Fen, IdNumber, Plate, PlateError};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;

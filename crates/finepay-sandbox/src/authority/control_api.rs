@@ -8,7 +8,6 @@ use super::{
     DecisionState, IssuedDecision, Mode, NewVehicle, NewViolation, SandboxAuthority, SandboxError,
     Vehicle,
 };
-use crate::protocol::{ErrorBody, ErrorEnvelope, MAX_BODY_BYTES};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
+use finepay_authority::protocol::{ErrorBody, ErrorEnvelope, MAX_BODY_BYTES};
 use serde_json::{json, Map, Value};
 
 pub(super) fn router(sandbox: SandboxAuthority) -> Router {

@@ -2,8 +2,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use chrono::{Days, NaiveDate, Utc};
-use finepay_authority::sandbox::{today_in_shanghai, SandboxAuthority, SandboxConfig};
 use finepay_authority::HttpAuthority;
+use finepay_sandbox::authority::{today_in_shanghai, SandboxAuthority, SandboxConfig};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,14 +1,15 @@
 //! The platform's view: `HttpAuthority` talking to the sandbox over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+#[path = "authority_kit/mod.rs"]
 mod common;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use common::*;
 use finepay_authority::protocol::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use finepay_authority::sandbox::{shanghai_date, Mode};
 use finepay_authority::{Authority, AuthorityError, NoticeOutcome, PaymentNotice, RecordStatus};
 use finepay_domain::luhn_valid;
+use finepay_sandbox::authority::{shanghai_date, Mode};
 use std::time::{Duration, Instant};
 
 fn notice(payment_id: &str, number: &str, amount_fen: i64) -> PaymentNotice {

@@ -2,6 +2,7 @@
 //! larger than the client's cap is read.
 #![allow(clippy::unwrap_used)]
 
+#[path = "authority_kit/mod.rs"]
 mod common;
 
 use axum::routing::get;

@@ -14,7 +14,7 @@ use super::books::{self, ChargeAttempt, LinkOutcome, RefundAttempt};
 use super::cards::CardNumber;
 use super::store::{ChargeOutcome, ChargeRow, RefundRow};
 use super::SandboxBank;
-use crate::protocol::{self, code, status, FAULT_CONNECT, FAULT_HEADER};
+use finepay_bank::protocol::{self, code, status, FAULT_CONNECT, FAULT_HEADER};
 
 /// Requests are a few short fields; anything bigger is refused before it is parsed.
 const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -2,6 +2,7 @@
 //! refunds and durability.
 #![allow(clippy::unwrap_used)] // tests may unwrap (house rule)
 
+#[path = "bank_kit/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,11 +1,12 @@
 //! The sandbox control API of SPEC §4, over HTTP.
 #![allow(clippy::unwrap_used)]
 
+#[path = "authority_kit/mod.rs"]
 mod common;
 
 use common::*;
-use finepay_authority::sandbox::{Mode, SandboxAuthority};
 use finepay_authority::{Authority, NoticeOutcome, PaymentNotice};
+use finepay_sandbox::authority::{Mode, SandboxAuthority};
 use serde_json::json;
 use std::time::Duration;
 

@@ -4,12 +4,12 @@
 
 use super::store::{self, PlateViolationRow};
 use super::{today_in_shanghai, SandboxAuthority, SandboxError};
-use crate::protocol::DecisionRecord;
-use crate::protocol::{
+use chrono::NaiveDate;
+use finepay_authority::protocol::DecisionRecord;
+use finepay_authority::protocol::{
     EventPage, HandlingRequest, LicencePoints, VehicleCheck, ViolationList, ViolationRecord,
     ViolationSummary,
 };
-use chrono::NaiveDate;
 use finepay_domain::{IdNumber, Plate};
 use rusqlite::TransactionBehavior;
 

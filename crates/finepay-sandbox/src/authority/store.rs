@@ -5,8 +5,8 @@
 //! microseconds (fixed width, so text order is time order), dates as `YYYY-MM-DD`.
 
 use super::SandboxError;
-use crate::protocol::{AuthorityEvent, EventKind, RecordStatus};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use finepay_authority::protocol::{AuthorityEvent, EventKind, RecordStatus};
 use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 /// `execute` and `query_row` through the connection's statement cache: the notice and lookup

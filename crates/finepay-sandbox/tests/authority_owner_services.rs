@@ -2,6 +2,7 @@
 //! HTTP through `HttpAuthority`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "authority_kit/mod.rs"]
 mod common;
 
 use common::*;

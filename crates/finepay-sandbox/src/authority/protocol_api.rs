@@ -6,12 +6,6 @@
 //! and the clock skew (401). Handlers only see authenticated requests.
 
 use super::{Mode, NoticeVerdict, SandboxAuthority, SandboxError};
-use crate::protocol::{
-    verify, BatchVerdict, ErrorBody, ErrorEnvelope, HandlingRefusal, HandlingRequest,
-    LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeResult,
-    PaymentNotice, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES, MAX_NOTICES_PER_BATCH,
-    SIGNATURE_HEADER, TIMESTAMP_HEADER,
-};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, Request, State};
@@ -21,6 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
+use finepay_authority::protocol::{
+    verify, BatchVerdict, ErrorBody, ErrorEnvelope, HandlingRefusal, HandlingRequest,
+    LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeResult,
+    PaymentNotice, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES, MAX_NOTICES_PER_BATCH,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use serde::Deserialize;
 use std::time::Duration;
 
