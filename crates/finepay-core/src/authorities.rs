@@ -142,3 +142,42 @@ impl Authorities {
         self.routes.iter().find(|r| r.city.as_str() == city)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn city(code: &str, name: &str, prefixes: &[&str]) -> City {
+        City {
+            code: CityCode::parse(code).unwrap(),
+            name: name.into(),
+            name_zh: name.into(),
+            plate_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            payee: String::new(),
+            payee_en: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_plate_goes_to_the_city_with_the_longest_matching_prefix() {
+        let a = Authorities::new(
+            Vec::new(),
+            vec![
+                city("440100", "Guangzhou", &["粤A"]),
+                city("440000", "Guangdong", &["粤"]),
+                city("440300", "Shenzhen", &["粤B"]),
+            ],
+        );
+        let name = |plate: &str| a.city_of_plate(plate).map(|c| c.name.clone());
+        assert_eq!(name("粤B12345").as_deref(), Some("Shenzhen"));
+        assert_eq!(name("粤C12345").as_deref(), Some("Guangdong"));
+        assert_eq!(name("京A12345"), None);
+        assert_eq!(a.city_view("440300").name, "Shenzhen");
+        assert_eq!(
+            a.city_view("120000").name,
+            "120000",
+            "an unknown code shows as itself"
+        );
+    }
+}

@@ -79,6 +79,14 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     wait_healthy(&http, &sandbox).await;
     let endpoints = sandbox_dir.path().join("endpoints.toml");
     assert!(endpoints.exists(), "finepay sandbox writes endpoints.toml");
+    // The operator's file names the cities: the platform shows the names it gives, not built-in ones.
+    let text = std::fs::read_to_string(&endpoints).unwrap();
+    assert!(text.contains("name = \"Beijing\"\n"), "{text}");
+    std::fs::write(
+        &endpoints,
+        text.replace("name = \"Beijing\"\n", "name = \"Beijing Municipality\"\n"),
+    )
+    .unwrap();
     let database = common::test_database().unwrap_or_else(|| {
         format!(
             "sqlite://{}",
@@ -173,6 +181,10 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{decision}");
+    assert_eq!(
+        decision["city"]["name"], "Beijing Municipality",
+        "{decision}"
+    );
     assert_eq!(decision["amount_due"], 20_000);
     let (st, paid) = call(&http, reqwest::Method::POST, p("/api/v1/payments"), &token, Some(json!({"decision_number": number, "amount": 20_000, "confirm_plate": "京A80001", "method": {"type": "balance"}})), Some("pay")).await;
     assert_eq!(st, StatusCode::CREATED, "{paid}");
