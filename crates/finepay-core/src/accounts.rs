@@ -1,7 +1,8 @@
 //! Users, sessions and linked cards.
 
+use crate::hashing::HashPool;
 use crate::views::{CardView, SessionView, UserView};
-use crate::{new_id, CoreError, Platform};
+use crate::{new_id, CoreError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -10,9 +11,11 @@ use base64::Engine;
 use finepay_bank::BankError;
 use finepay_domain::{mask_name, IdNumber, Phone};
 use finepay_store::repo::users;
-use finepay_store::{now_text, time_text};
+use finepay_store::{now_text, time_text, Db};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub struct Registration {
     pub phone: String,
@@ -25,7 +28,31 @@ const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 128;
 const MAX_NAME_CHARS: usize = 50;
 
-impl Platform {
+/// Users, their sessions and their linked cards: the service behind registration, sign-in and
+/// every authenticated request.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    hashing: Arc<HashPool>,
+    bank: Arc<dyn finepay_bank::Bank>,
+    session_ttl: Duration,
+}
+
+impl Accounts {
+    pub(crate) fn new(
+        db: Db,
+        hashing: Arc<HashPool>,
+        bank: Arc<dyn finepay_bank::Bank>,
+        session_ttl: Duration,
+    ) -> Accounts {
+        Accounts {
+            db,
+            hashing,
+            bank,
+            session_ttl,
+        }
+    }
+
     pub async fn register(&self, r: Registration) -> Result<UserView, CoreError> {
         let phone =
             Phone::parse(&r.phone).map_err(|e| CoreError::invalid("phone", e.to_string()))?;
@@ -46,11 +73,7 @@ impl Platform {
             ));
         }
         let password = r.password;
-        let hash = self
-            .inner
-            .hashing
-            .run(move || hash_password(&password))
-            .await??;
+        let hash = self.hashing.run(move || hash_password(&password)).await??;
         let id = new_id("usr");
         let view = UserView {
             id: id.clone(),
@@ -61,7 +84,7 @@ impl Platform {
         let id_text = id_number.as_str().to_string();
         let now = now_text();
         let result = self
-            .db()
+            .db
             .writer()
             .run(move |conn| {
                 users::insert_user(
@@ -88,13 +111,12 @@ impl Platform {
     pub async fn login(&self, phone: &str, password: &str) -> Result<SessionView, CoreError> {
         let phone = phone.to_string();
         let user = self
-            .db()
+            .db
             .read(move |c| users::find_user_by_phone(c, &phone))
             .await?;
         let password = password.to_string();
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = self
-            .inner
             .hashing
             .run(move || match stored {
                 Some(hash) => verify_password(&password, &hash),
@@ -114,11 +136,11 @@ impl Platform {
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let token_hash = hash_token(&token);
         let now = chrono::Utc::now();
-        let ttl = chrono::Duration::from_std(self.config().session_ttl)
+        let ttl = chrono::Duration::from_std(self.session_ttl)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let expires_at = time_text(now + ttl);
         let (created, expires, user_id) = (time_text(now), expires_at.clone(), user.id.clone());
-        self.db()
+        self.db
             .writer()
             .run(move |c| users::insert_session(c, &token_hash, &user_id, &created, &expires))
             .await??;
@@ -132,7 +154,7 @@ impl Platform {
     /// Ends the session of this token (logging out). An unknown token is already logged out.
     pub async fn logout(&self, token: &str) -> Result<(), CoreError> {
         let token_hash = hash_token(token);
-        self.db()
+        self.db
             .writer()
             .run(move |c| users::delete_session(c, &token_hash))
             .await??;
@@ -143,7 +165,7 @@ impl Platform {
     pub async fn authenticate(&self, token: &str) -> Result<String, CoreError> {
         let token_hash = hash_token(token);
         let now = now_text();
-        self.db()
+        self.db
             .read(move |c| users::session_user(c, &token_hash, &now))
             .await?
             .ok_or(CoreError::Unauthenticated)
@@ -175,7 +197,7 @@ impl Platform {
                 "enter the name on the card",
             ));
         }
-        let link = match self.bank().verify_card(&digits, &holder).await {
+        let link = match self.bank.verify_card(&digits, &holder).await {
             Ok(link) => link,
             Err(BankError::Declined { reason }) => return Err(CoreError::CardDeclined(reason)),
             Err(BankError::InvalidCard { reason }) => {
@@ -200,7 +222,7 @@ impl Platform {
             bank: card.bank.clone(),
             last4: card.last4.clone(),
         };
-        self.db()
+        self.db
             .writer()
             .run(move |c| users::insert_card(c, &card))
             .await??;

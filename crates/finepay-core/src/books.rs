@@ -2,6 +2,7 @@
 //! posted in the caller's writer transaction, and read back.
 
 use crate::{new_id, CoreError};
+use finepay_domain::StatementDays;
 use finepay_domain::{Account, Fen, LedgerTransaction, Posting, TxKind};
 use finepay_store::repo::ledger as ledger_repo;
 use finepay_store::{Sql, StoreError};
@@ -69,4 +70,13 @@ pub(crate) fn wallet_balance(
     } else {
         ledger_repo::balance(c, &key)?
     })
+}
+
+/// The platform's money terms, as the settings give them: the bank behind linked cards (its
+/// clearing account), the credit line granted to every real-name user, the statement days.
+#[derive(Clone, Debug)]
+pub(crate) struct Terms {
+    pub bank_code: String,
+    pub credit_limit: i64,
+    pub statement_days: StatementDays,
 }

@@ -11,19 +11,23 @@
 //!    or the row `failed`; the answer is stored under the key (or the key released when the bank
 //!    was never reached, so the caller may retry);
 //! 4. **resolve** — a row left `processing` (an unknown outcome, a crash between 1 and 3) is
-//!    settled by [`Platform::resolve_charges`], which asks the bank and runs step 3.
+//!    settled by the resolver (`resolver.rs`), which asks the bank ([`CardDesk::ask_bank`]) and
+//!    runs step 3 ([`CardDesk::settle_charge`]).
 //!
-//! The balance and credit line pay in one writer job: claim and settle together ([`Platform::settle_at_once`]).
+//! The balance and credit line pay in one writer job: claim and settle together ([`CardDesk::settle_at_once`]).
 //!
 //! What differs between payments, top-ups and repayments is only what a [`Charge`] says: what to
 //! refuse, which row to insert and mark, and which ledger transaction to post.
 
 use crate::idempotency::{answer_existing, IdempotencyKey, Reply};
 use crate::outbox::{Message, BANK_GROUP};
-use crate::{CoreError, Platform};
-use finepay_bank::BankError;
+use crate::CoreError;
+use finepay_bank::{Bank, BankError};
 use finepay_store::repo::idempotency;
-use finepay_store::{now_text, time_text, Sql};
+use finepay_store::{now_text, Db, Sql};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// What the bank did with a charge.
 #[derive(Clone, Debug)]
@@ -36,8 +40,8 @@ pub(crate) enum ChargeOutcome {
     Unknown,
 }
 
-/// A charge of a payment, a top-up or a repayment: its own rows and money, while [`Platform`]'s
-/// functions below run the flow. Every `c` is the caller's writer transaction.
+/// A charge of a payment, a top-up or a repayment: its own rows and money, while the
+/// [`CardDesk`] runs the flow. Every `c` is the caller's writer transaction.
 pub(crate) trait Charge: Send + Sync + 'static {
     fn user_id(&self) -> &str;
     /// The idempotency key the request came with (absent for rows older than keys).
@@ -97,7 +101,51 @@ fn claim_in(
     }
 }
 
-impl Platform {
+/// Runs the flow: the store, the bank, the dispatcher's wake-up (a settled charge may have
+/// enqueued a notice) and the references this instance is charging right now.
+#[derive(Clone)]
+pub(crate) struct CardDesk {
+    db: Db,
+    bank: Arc<dyn Bank>,
+    outbox_wake: Arc<Notify>,
+    in_flight: Arc<Mutex<HashSet<String>>>,
+}
+
+impl CardDesk {
+    pub(crate) fn new(db: Db, bank: Arc<dyn Bank>, outbox_wake: Arc<Notify>) -> CardDesk {
+        CardDesk {
+            db,
+            bank,
+            outbox_wake,
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// Marks a bank reference as being charged by this request until the guard drops, so the
+    /// resolver does not settle it underneath (a crash empties the set: then the resolver may).
+    fn hold(&self, reference: &str) -> ChargeHold {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(reference.to_string());
+        ChargeHold {
+            in_flight: self.in_flight.clone(),
+            reference: reference.to_string(),
+        }
+    }
+
+    /// Whether a request of this instance is charging this reference right now.
+    pub(crate) fn in_flight(&self, reference: &str) -> bool {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(reference)
+    }
+
+    fn wake_dispatcher(&self) {
+        self.outbox_wake.notify_one();
+    }
+
     /// The balance or credit line pays: claim and settle in one writer job.
     pub(crate) async fn settle_at_once(
         &self,
@@ -105,7 +153,7 @@ impl Platform {
         idem: IdempotencyKey,
     ) -> Result<Reply, CoreError> {
         let reply = self
-            .db()
+            .db
             .writer()
             .run(move |c| -> Result<Reply, CoreError> {
                 if let Some(reply) = claim_in(c, &charge, &idem)? {
@@ -128,7 +176,7 @@ impl Platform {
     ) -> Result<Reply, CoreError> {
         let claimed = {
             let charge = charge.clone();
-            self.db()
+            self.db
                 .writer()
                 .run(move |c| -> Result<Option<Reply>, CoreError> {
                     if let Some(reply) = claim_in(c, &charge, &idem)? {
@@ -142,7 +190,7 @@ impl Platform {
         if let Some(reply) = claimed {
             return Ok(reply);
         }
-        let _held = self.hold_charge(charge.reference());
+        let _held = self.hold(charge.reference());
         let outcome = self
             .charge_card(charge.reference(), card_token, charge.amount())
             .await;
@@ -160,7 +208,7 @@ impl Platform {
             return Ok(charge.processing_reply());
         }
         let reply = self
-            .db()
+            .db
             .writer()
             .run(move |c| settle_in(c, charge.as_ref(), &outcome))
             .await??;
@@ -168,46 +216,9 @@ impl Platform {
         Ok(reply)
     }
 
-    /// Step 4, resolve: settles every charge left `processing` longer than `resolve_after` by
-    /// asking the bank about its reference (the resolver's one loop). Charges a request of this
-    /// instance is still handling are left to it.
-    pub(crate) async fn resolve_charges(&self) -> Result<(), CoreError> {
-        let age = chrono::Duration::from_std(self.config().resolve_after)
-            .unwrap_or(chrono::Duration::seconds(15));
-        let older_than = time_text(chrono::Utc::now() - age);
-        for charge in self.charges_left_processing(&older_than).await? {
-            if self.charge_in_flight(charge.reference()) {
-                continue;
-            }
-            tracing::info!(
-                what = charge.what(),
-                reference = charge.reference(),
-                "asking the bank about a charge left processing"
-            );
-            let outcome = self.ask_bank(charge.reference()).await;
-            let (what, reference) = (charge.what(), charge.reference().to_string());
-            if let Err(e) = self.settle_charge(charge, outcome).await {
-                tracing::error!(what, reference, error = %e, "cannot settle a charge left processing; will retry");
-            }
-        }
-        Ok(())
-    }
-
-    /// Every payment, top-up and repayment `processing` since before `older_than`, as charges.
-    async fn charges_left_processing(
-        &self,
-        older_than: &str,
-    ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
-        let mut all: Vec<Box<dyn Charge>> = Vec::new();
-        all.extend(self.payments_left_processing(older_than).await?);
-        all.extend(self.top_ups_left_processing(older_than).await?);
-        all.extend(self.repayments_left_processing(older_than).await?);
-        Ok(all)
-    }
-
     /// Charges a card, resolving a timeout by asking the bank about the same reference.
     async fn charge_card(&self, reference: &str, card_token: &str, amount: i64) -> ChargeOutcome {
-        match self.bank().charge(reference, card_token, amount).await {
+        match self.bank.charge(reference, card_token, amount).await {
             Ok(_) => ChargeOutcome::Charged,
             Err(BankError::Declined { reason }) | Err(BankError::InvalidCard { reason }) => {
                 ChargeOutcome::Declined(reason)
@@ -228,8 +239,8 @@ impl Platform {
 
     /// Asks the bank what happened to a charge whose answer we did not get. "Never seen" is
     /// `NotReached`; no answer from the bank is `Unknown`.
-    async fn ask_bank(&self, reference: &str) -> ChargeOutcome {
-        match self.bank().charge_status(reference).await {
+    pub(crate) async fn ask_bank(&self, reference: &str) -> ChargeOutcome {
+        match self.bank.charge_status(reference).await {
             Ok(Some(finepay_bank::ChargeStatus::Succeeded { .. })) => ChargeOutcome::Charged,
             Ok(Some(finepay_bank::ChargeStatus::Refunded { .. })) => {
                 ChargeOutcome::Declined("the charge was refunded by the bank".into())
@@ -316,4 +327,19 @@ fn enqueue_orphan_refund(
     };
     message.enqueue_once(c, BANK_GROUP, reference, now)?;
     Ok(())
+}
+
+/// See [`CardDesk::hold`].
+struct ChargeHold {
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    reference: String,
+}
+
+impl Drop for ChargeHold {
+    fn drop(&mut self) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.reference);
+    }
 }

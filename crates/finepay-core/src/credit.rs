@@ -7,16 +7,16 @@
 //! and refunds pay the oldest debt first: a statement's outstanding amount is what is left of its
 //! charges after all repayments and refunds so far have been applied to it and every earlier one.
 
-use crate::books;
-use crate::card::Charge;
-use crate::idempotency::{IdempotencyKey, Reply};
-use crate::{new_id, CoreError, Platform};
+use crate::books::{self, Terms};
+use crate::card::{CardDesk, Charge};
+use crate::idempotency::{replay_if_known, IdempotencyKey, Reply};
+use crate::{new_id, CoreError};
 use chrono::{Datelike, NaiveDate};
 use finepay_domain::statement::{self, StatementDays, StatementStatus};
 use finepay_domain::{ledger, ChargeStatus, Fen, PayMethodKind, TxKind};
 use finepay_store::repo::credit::{self, CreditPosting, RepaymentRow};
 use finepay_store::repo::users;
-use finepay_store::{now_text, Sql};
+use finepay_store::{now_text, Db, Sql};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -189,28 +189,33 @@ pub(crate) fn is_overdue(
         .any(|s| s.status == StatementStatus::Overdue))
 }
 
-impl Platform {
-    pub(crate) fn statement_days(&self) -> StatementDays {
-        StatementDays {
-            statement_day: self.config().credit_statement_day,
-            due_day: self.config().credit_due_day,
-        }
+/// The credit line: its statements and repayments.
+#[derive(Clone)]
+pub struct Credit {
+    db: Db,
+    desk: CardDesk,
+    terms: Terms,
+}
+
+impl Credit {
+    pub(crate) fn new(db: Db, desk: CardDesk, terms: Terms) -> Credit {
+        Credit { db, desk, terms }
     }
 
-    pub async fn credit_statements(&self, user_id: &str) -> Result<Vec<StatementView>, CoreError> {
+    pub async fn statements(&self, user_id: &str) -> Result<Vec<StatementView>, CoreError> {
         let key = finepay_domain::Account::UserCreditReceivable(user_id.to_string()).key();
-        let postings = self.db().read(move |c| credit::postings(c, &key)).await?;
-        let mut list = statements(&postings, crate::today_in_china(), self.statement_days());
+        let postings = self.db.read(move |c| credit::postings(c, &key)).await?;
+        let mut list = statements(
+            &postings,
+            crate::today_in_china(),
+            self.terms.statement_days,
+        );
         list.reverse();
         Ok(list)
     }
 
-    pub async fn credit_statement(
-        &self,
-        user_id: &str,
-        month: &str,
-    ) -> Result<StatementView, CoreError> {
-        self.credit_statements(user_id)
+    pub async fn statement(&self, user_id: &str, month: &str) -> Result<StatementView, CoreError> {
+        self.statements(user_id)
             .await?
             .into_iter()
             .find(|s| s.month == month)
@@ -220,21 +225,21 @@ impl Platform {
     }
 
     /// Repays the credit line from the balance (one writer job) or a card (charged between two).
-    pub async fn repay_credit(
+    pub async fn repay(
         &self,
         user_id: &str,
         idem: IdempotencyKey,
         amount: Fen,
         source: RepaymentSource,
     ) -> Result<Reply, CoreError> {
-        if let Some(reply) = self.replay_if_known(user_id, &idem).await? {
+        if let Some(reply) = replay_if_known(&self.db, user_id, &idem).await? {
             return Ok(reply);
         }
         let card = match &source {
             RepaymentSource::Card { card_id } => {
                 let (uid, cid) = (user_id.to_string(), card_id.clone());
                 Some(
-                    self.db()
+                    self.db
                         .read(move |c| users::find_card(c, &uid, &cid))
                         .await?
                         .ok_or_else(|| {
@@ -270,12 +275,13 @@ impl Platform {
         };
         let charge = RepaymentCharge {
             row,
-            bank_code: self.config().bank_code.clone(),
+            bank_code: self.terms.bank_code.clone(),
         };
         match card {
-            None => self.settle_at_once(charge, idem).await,
+            None => self.desk.settle_at_once(charge, idem).await,
             Some(card) => {
-                self.charge_linked_card(charge, idem, &card.card_token)
+                self.desk
+                    .charge_linked_card(charge, idem, &card.card_token)
                     .await
             }
         }
@@ -287,9 +293,9 @@ impl Platform {
         older_than: &str,
     ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
         let cutoff = older_than.to_string();
-        let bank_code = self.config().bank_code.clone();
+        let bank_code = self.terms.bank_code.clone();
         Ok(self
-            .db()
+            .db
             .read(move |c| credit::processing_repayments(c, &cutoff))
             .await?
             .into_iter()

@@ -4,14 +4,18 @@
 //! amount due computed by SPEC's rule), else 503.
 
 use crate::authorities::AuthorityRoute;
+use crate::freshness::Freshness;
+use crate::ratelimit::RateLimiter;
 use crate::views::{CityView, DecisionView, ViolationView};
-use crate::{today_in_china, CoreError, NumberProblem, Platform};
+use crate::{today_in_china, Authorities, CoreError, NumberProblem};
 use finepay_authority::{AuthorityError, DecisionRecord, ViolationRecord};
 use finepay_domain::{
     charges_on, mask_name, Charges, DecisionNumber, DecisionStatus, Fen, PaymentStatus, Plate,
 };
 use finepay_store::repo::{decisions, payments, vehicles};
+use finepay_store::Db;
 use finepay_store::{now_text, repo::decisions::DecisionRow};
+use std::sync::Arc;
 
 /// Where a decision's figures came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,16 +36,40 @@ pub(crate) struct CurrentDecision {
     pub source: Source,
 }
 
-impl Platform {
+/// Penalty decisions: looked up at their authority (or served from the kept copy while the
+/// city's feed is followed), kept, and shown.
+#[derive(Clone)]
+pub struct Decisions {
+    db: Db,
+    authorities: Arc<Authorities>,
+    limiter: Arc<RateLimiter>,
+    freshness: Arc<Freshness>,
+}
+
+impl Decisions {
+    pub(crate) fn new(
+        db: Db,
+        authorities: Arc<Authorities>,
+        limiter: Arc<RateLimiter>,
+        freshness: Arc<Freshness>,
+    ) -> Decisions {
+        Decisions {
+            db,
+            authorities,
+            limiter,
+            freshness,
+        }
+    }
+
     /// `GET /api/v1/penalty-decisions/{number}` for a signed-in user.
-    pub async fn lookup_decision(
+    pub async fn lookup(
         &self,
         user_id: &str,
         client_addr: &str,
         raw_number: &str,
     ) -> Result<DecisionView, CoreError> {
-        self.inner.limiter.admit(user_id, client_addr)?;
-        let routed = self.authorities().route(raw_number);
+        self.limiter.admit(user_id, client_addr)?;
+        let routed = self.authorities.route(raw_number);
         let result = match routed {
             Ok((number, route)) => self.current_decision(&number, route).await,
             Err(e) => Err(e),
@@ -49,7 +77,7 @@ impl Platform {
         match result {
             Ok(current) => self.decision_view(current, user_id).await,
             Err(e @ (CoreError::DecisionNotFound | CoreError::InvalidDecisionNumber(_))) => {
-                self.inner.limiter.charge_failure(user_id);
+                self.limiter.charge_failure(user_id);
                 Err(e)
             }
             Err(e) => Err(e),
@@ -63,10 +91,10 @@ impl Platform {
         number: &DecisionNumber,
         route: &AuthorityRoute,
     ) -> Result<CurrentDecision, CoreError> {
-        if self.inner.freshness.is_live(route.city.as_str()) {
+        if self.freshness.is_live(route.city.as_str()) {
             let n = number.as_str().to_string();
             let kept = self
-                .db()
+                .db
                 .read(move |c| decisions::find_decision(c, &n))
                 .await?;
             // A decision the feed has not brought yet is asked of the authority.
@@ -86,7 +114,7 @@ impl Platform {
                     "authority unreachable; using the kept snapshot if any");
                 let n = number.as_str().to_string();
                 let row = self
-                    .db()
+                    .db
                     .read(move |c| decisions::find_decision(c, &n))
                     .await?
                     .ok_or(CoreError::AuthorityUnavailable)?;
@@ -99,14 +127,14 @@ impl Platform {
     pub(crate) async fn keep_snapshot(&self, row: &DecisionRow) -> Result<(), CoreError> {
         let n = row.number.clone();
         let kept = self
-            .db()
+            .db
             .read(move |c| decisions::find_decision(c, &n))
             .await?;
         if kept.as_ref().is_some_and(|k| k.same_content(row)) {
             return Ok(());
         }
         let row = row.clone();
-        self.db()
+        self.db
             .writer()
             .run(move |c| decisions::upsert_decision(c, &row))
             .await??;
@@ -127,7 +155,7 @@ impl Platform {
             user_id.to_string(),
         );
         let (live, bound) = self
-            .db()
+            .db
             .read(move |c| {
                 Ok((
                     payments::live_payment_of_decision(c, &n)?,
@@ -144,7 +172,7 @@ impl Platform {
             }
             _ => current.row.status,
         };
-        let mut view = view_of(&current, status, bound, self.authorities());
+        let mut view = view_of(&current, status, bound, &self.authorities);
         if let Some(p) = live.filter(|p| p.user_id == user_id) {
             view.your_payment_processing = p.status == PaymentStatus::Processing;
             view.your_payment_id = Some(p.id);
@@ -154,11 +182,11 @@ impl Platform {
 
     /// Checks a typed decision number without looking it up (no authority is asked, no lookup
     /// is counted): the digits and the city, or what is wrong with it.
-    pub fn check_decision_number(&self, raw: &str) -> Result<(String, CityView), NumberProblem> {
-        let (number, route) = self.authorities().check(raw)?;
+    pub fn check_number(&self, raw: &str) -> Result<(String, CityView), NumberProblem> {
+        let (number, route) = self.authorities.check(raw)?;
         Ok((
             number.as_str().to_string(),
-            self.authorities().city_view(route.city.as_str()),
+            self.authorities.city_view(route.city.as_str()),
         ))
     }
 }

@@ -331,11 +331,13 @@ impl Platform {
                 };
                 delivery_of(route.client.send_payment_notice(&notice).await)
             }
-            Message::CardRefund(_) => bank_delivery(self.bank_refund(&row.payment_id).await),
-            Message::OrphanChargeRefund { reference, amount } => {
-                bank_delivery(self.orphan_refund(&reference, amount).await)
+            Message::CardRefund(_) => {
+                bank_delivery(self.refunds().bank_refund(&row.payment_id).await)
             }
-            Message::Event(event) => match self.publish_event(&event).await {
+            Message::OrphanChargeRefund { reference, amount } => {
+                bank_delivery(self.refunds().orphan_refund(&reference, amount).await)
+            }
+            Message::Event(event) => match self.notifications().publish(&event).await {
                 Ok(()) => Delivery::Confirmed,
                 Err(e) => Delivery::Retry(e),
             },
@@ -414,7 +416,7 @@ impl Platform {
                     )?;
                     if let Some(p) = payments::find_payment(c, &row.payment_id)? {
                         let why = format!("the authority rejected the payment: {reason}");
-                        self.refund_in(c, &p, &why, now)?;
+                        self.refunds().refund_in(c, &p, &why, now)?;
                     }
                 }
             }
@@ -425,7 +427,7 @@ impl Platform {
                             Ok(Message::CardRefund(reason)) => reason,
                             _ => row.payload.clone(),
                         };
-                        self.settle_refund_in(c, &p, &reason, now)?;
+                        self.refunds().settle_refund_in(c, &p, &reason, now)?;
                     }
                 }
             }

@@ -140,7 +140,7 @@ fn notify_page(
                 decisions::record_revocation(c, number, &now)?;
                 // A revoked decision that was paid here is refunded to where the money came from.
                 if let Some(p) = payments::live_payment_of_decision(c, number)? {
-                    platform.refund_in(
+                    platform.refunds().refund_in(
                         c,
                         &p,
                         "the authority revoked the penalty decision",

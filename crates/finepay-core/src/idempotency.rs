@@ -3,8 +3,9 @@
 //! Keys are scoped to the user; the request hash covers the endpoint and the JSON body.
 
 use crate::error::ErrorCode;
-use crate::{CoreError, Platform};
+use crate::CoreError;
 use finepay_store::repo::idempotency::{self, KeyState};
+use finepay_store::Db;
 use sha2::{Digest, Sha256};
 
 pub const MAX_KEY_LEN: usize = 255;
@@ -118,22 +119,18 @@ pub(crate) fn answer_existing(state: KeyState, request_hash: &str) -> Result<Rep
     }
 }
 
-impl Platform {
-    /// The stored answer for a key this user already used, if any (checked before any outside call).
-    pub(crate) async fn replay_if_known(
-        &self,
-        user_id: &str,
-        idem: &IdempotencyKey,
-    ) -> Result<Option<Reply>, CoreError> {
-        let (uid, key) = (user_id.to_string(), idem.key.clone());
-        match self
-            .db()
-            .read(move |c| idempotency::find_key(c, &uid, &key))
-            .await?
-        {
-            None => Ok(None),
-            Some(state) => answer_existing(state, &idem.request_hash).map(Some),
-        }
+pub(crate) async fn replay_if_known(
+    db: &Db,
+    user_id: &str,
+    idem: &IdempotencyKey,
+) -> Result<Option<Reply>, CoreError> {
+    let (uid, key) = (user_id.to_string(), idem.key.clone());
+    match db
+        .read(move |c| idempotency::find_key(c, &uid, &key))
+        .await?
+    {
+        None => Ok(None),
+        Some(state) => answer_existing(state, &idem.request_hash).map(Some),
     }
 }
 

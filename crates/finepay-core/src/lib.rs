@@ -9,6 +9,7 @@
 
 mod accounts;
 mod authorities;
+mod basics;
 mod books;
 mod card;
 pub mod credit;
@@ -36,14 +37,17 @@ pub mod violations;
 mod wallet;
 mod workers;
 
-pub use accounts::Registration;
+pub use accounts::{Accounts, Registration};
 pub use authorities::{Authorities, AuthorityRoute, City, NumberProblem, NumberRule};
+pub(crate) use basics::new_id;
+pub use basics::today_in_china;
+pub use decisions::Decisions;
 pub use error::{CoreError, ErrorCode};
+pub use favourites::Favourites;
 pub use idempotency::{IdempotencyKey, Outcome, Reply};
-pub use notifications::NotificationView;
+pub use notifications::{NotificationView, Notifications};
 pub use payments::{PayMethod, PayRequest};
-pub(crate) use platform::new_id;
-pub use platform::{today_in_china, Platform, PlatformConfig};
+pub use platform::{Platform, PlatformConfig};
 pub use ratelimit::LookupLimits;
-pub use vehicles::VehicleView;
+pub use vehicles::{VehicleView, Vehicles};
 pub use wallet::PaymentOption;

@@ -2,12 +2,15 @@
 //! outbox row that publishes it as an event, so a user's open stream on any instance hears of it.
 
 use crate::events::Event;
+use crate::events::EventBus;
 use crate::outbox::Message;
-use crate::{new_id, CoreError, Platform};
+use crate::{new_id, CoreError};
 use finepay_domain::Plate;
 use finepay_store::repo::notifications::{self, NotificationRow};
 use finepay_store::repo::{decisions, payments::PaymentRow};
+use finepay_store::Db;
 use finepay_store::Sql;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Records a notification and enqueues its event, in the caller's transaction.
@@ -83,10 +86,20 @@ impl NotificationView {
     }
 }
 
-impl Platform {
-    /// The user's inbox, newest first.
+/// The inbox and the live event stream.
+#[derive(Clone)]
+pub struct Notifications {
+    db: Db,
+    events: Arc<EventBus>,
+}
+
+impl Notifications {
+    pub(crate) fn new(db: Db, events: Arc<EventBus>) -> Notifications {
+        Notifications { db, events }
+    }
+
     /// The user's inbox, newest first, `limit` per page; the cursor is the last id of a page.
-    pub async fn notifications(
+    pub async fn list(
         &self,
         user_id: &str,
         cursor: Option<&str>,
@@ -96,7 +109,7 @@ impl Platform {
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 200);
         let rows = self
-            .db()
+            .db
             .read(move |c| {
                 let before = match cursor {
                     Some(id) => match notifications::position(c, &uid, &id)? {
@@ -140,15 +153,11 @@ impl Platform {
     }
 
     /// Every event reaching this instance; the caller keeps those of its user.
-    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
-        self.inner.events.subscribe()
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
-    pub(crate) async fn publish_event(&self, event: &Event) -> Result<(), String> {
-        self.inner
-            .events
-            .publish(event)
-            .await
-            .map_err(|e| e.to_string())
+    pub(crate) async fn publish(&self, event: &Event) -> Result<(), String> {
+        self.events.publish(event).await.map_err(|e| e.to_string())
     }
 }

@@ -6,13 +6,16 @@
 //! a `processing` row first (holding the decision and the key), the bank charged with the payment id
 //! as its reference, then the outcome in a second job. A timeout is settled by asking the bank.
 
-use crate::books;
-use crate::card::Charge;
-use crate::idempotency::{IdempotencyKey, Reply};
+use crate::books::{self, Terms};
+use crate::card::{CardDesk, Charge};
+use crate::decisions::Decisions;
+use crate::idempotency::{replay_if_known, IdempotencyKey, Reply};
 use crate::outbox::Message;
+use crate::ratelimit::RateLimiter;
+use crate::receipts::Receipts;
 use crate::receipts::SignedReceipt;
 use crate::views::PaymentView;
-use crate::{new_id, CoreError, Platform};
+use crate::{new_id, Authorities, CoreError};
 use finepay_authority::PaymentNotice;
 use finepay_domain::{
     ledger, AuthoritySync, CityCode, DecisionNumber, DecisionStatus, Fen, LedgerTransaction,
@@ -20,7 +23,8 @@ use finepay_domain::{
 };
 use finepay_store::repo::payments::PaymentRow;
 use finepay_store::repo::{decisions, payments, receipts, users};
-use finepay_store::{now_text, Sql};
+use finepay_store::{now_text, Db, Sql};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PayMethod {
@@ -92,21 +96,53 @@ struct PaymentCharge {
     statement_days: finepay_domain::StatementDays,
 }
 
-impl Platform {
+/// Paying penalty decisions, and the user's payments.
+#[derive(Clone)]
+pub struct Payments {
+    db: Db,
+    authorities: Arc<Authorities>,
+    decisions: Decisions,
+    receipts: Receipts,
+    desk: CardDesk,
+    limiter: Arc<RateLimiter>,
+    terms: Terms,
+}
+
+impl Payments {
+    pub(crate) fn new(
+        db: Db,
+        authorities: Arc<Authorities>,
+        decisions: Decisions,
+        receipts: Receipts,
+        desk: CardDesk,
+        limiter: Arc<RateLimiter>,
+        terms: Terms,
+    ) -> Payments {
+        Payments {
+            db,
+            authorities,
+            decisions,
+            receipts,
+            desk,
+            limiter,
+            terms,
+        }
+    }
+
     pub async fn pay(
         &self,
         user_id: &str,
         idem: IdempotencyKey,
         req: PayRequest,
     ) -> Result<Reply, CoreError> {
-        if let Some(reply) = self.replay_if_known(user_id, &idem).await? {
+        if let Some(reply) = replay_if_known(&self.db, user_id, &idem).await? {
             return Ok(reply);
         }
         match self.pay_fresh(user_id, &idem, req).await {
             Ok(reply) => Ok(reply),
             // A request with the same key may have finished meanwhile (e.g. it paid the decision
             // this one now sees as paid): its answer wins.
-            Err(e) => match self.replay_if_known(user_id, &idem).await? {
+            Err(e) => match replay_if_known(&self.db, user_id, &idem).await? {
                 Some(reply) => Ok(reply),
                 None => Err(e),
             },
@@ -121,13 +157,13 @@ impl Platform {
     ) -> Result<Reply, CoreError> {
         let idem = idem.clone();
         // Paying looks the decision up too: the same limit applies, against guessing numbers.
-        self.inner.limiter.admit_user(user_id)?;
+        self.limiter.admit_user(user_id)?;
         let number = req.decision_number.clone();
-        let route = self.authorities().route_parsed(&number)?;
+        let route = self.authorities.route_parsed(&number)?;
         let plate = &req.confirm_plate;
-        let current = match self.current_decision(&number, route).await {
+        let current = match self.decisions.current_decision(&number, route).await {
             Err(CoreError::DecisionNotFound) => {
-                self.inner.limiter.charge_failure(user_id);
+                self.limiter.charge_failure(user_id);
                 return Err(CoreError::DecisionNotFound);
             }
             other => other?,
@@ -148,7 +184,7 @@ impl Platform {
         }
         let uid = user_id.to_string();
         let user = self
-            .db()
+            .db
             .read(move |c| users::find_user(c, &uid))
             .await?
             .ok_or(CoreError::Unauthenticated)?;
@@ -156,7 +192,7 @@ impl Platform {
             PayMethod::Card { card_id } => {
                 let (uid, cid) = (user_id.to_string(), card_id.clone());
                 let card = self
-                    .db()
+                    .db
                     .read(move |c| users::find_card(c, &uid, &cid))
                     .await?;
                 Some(card.ok_or_else(|| {
@@ -200,14 +236,15 @@ impl Platform {
         let ledger_tx = match &req.method {
             PayMethod::Balance => ledger::pay_from_balance(user_id, &city, amount),
             PayMethod::Credit => ledger::pay_by_credit(user_id, &city, amount),
-            PayMethod::Card { .. } => ledger::pay_by_card(&self.config().bank_code, &city, amount),
+            PayMethod::Card { .. } => ledger::pay_by_card(&self.terms.bank_code, &city, amount),
         }
         .map_err(|e| CoreError::Internal(e.to_string()))?;
         let charge = self.prepare_charge(payment, &user.name, ledger_tx)?;
         match card {
-            None => self.settle_at_once(charge, idem).await,
+            None => self.desk.settle_at_once(charge, idem).await,
             Some(card) => {
-                self.charge_linked_card(charge, idem, &card.card_token)
+                self.desk
+                    .charge_linked_card(charge, idem, &card.card_token)
                     .await
             }
         }
@@ -219,7 +256,7 @@ impl Platform {
         payer_name: &str,
         ledger_tx: LedgerTransaction,
     ) -> Result<PaymentCharge, CoreError> {
-        let receipt = self.sign_receipt(&payment, payer_name)?;
+        let receipt = self.receipts.sign(&payment, payer_name)?;
         let notice = PaymentNotice {
             payment_id: payment.id.clone(),
             decision_number: payment.decision_number.clone(),
@@ -234,40 +271,39 @@ impl Platform {
             receipt,
             ledger_tx,
             notice,
-            credit_limit: self.config().credit_limit_fen,
-            statement_days: self.statement_days(),
+            credit_limit: self.terms.credit_limit,
+            statement_days: self.terms.statement_days,
         })
     }
 
     /// Card payments left `processing` since before `older_than`, as charges to resolve.
-    pub(crate) async fn payments_left_processing(
+    pub(crate) async fn left_processing(
         &self,
         older_than: &str,
     ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
         let cutoff = older_than.to_string();
         let rows = self
-            .db()
+            .db
             .read(move |c| payments::processing_card_payments(c, &cutoff))
             .await?;
         let mut charges: Vec<Box<dyn Charge>> = Vec::with_capacity(rows.len());
         for row in rows {
             let uid = row.user_id.clone();
-            let user = self.db().read(move |c| users::find_user(c, &uid)).await?;
+            let user = self.db.read(move |c| users::find_user(c, &uid)).await?;
             let payer = user.map(|u| u.name).unwrap_or_default();
             let city =
                 CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
-            let tx =
-                ledger::pay_by_card(&self.config().bank_code, &city, Fen::from_fen(row.amount))
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+            let tx = ledger::pay_by_card(&self.terms.bank_code, &city, Fen::from_fen(row.amount))
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
             charges.push(Box::new(self.prepare_charge(row, &payer, tx)?));
         }
         Ok(charges)
     }
 
-    pub async fn payment(&self, user_id: &str, id: &str) -> Result<PaymentView, CoreError> {
+    pub async fn get(&self, user_id: &str, id: &str) -> Result<PaymentView, CoreError> {
         let id = id.to_string();
         match self
-            .db()
+            .db
             .read(move |c| payments::find_payment(c, &id))
             .await?
         {
@@ -279,7 +315,7 @@ impl Platform {
     }
 
     /// The user's payments, newest first, `limit` per page; the cursor is the last id of a page.
-    pub async fn payments(
+    pub async fn list(
         &self,
         user_id: &str,
         cursor: Option<&str>,
@@ -289,7 +325,7 @@ impl Platform {
         let cursor = cursor.map(str::to_string);
         let limit = limit.clamp(1, 100);
         let rows = self
-            .db()
+            .db
             .read(move |c| {
                 let before = match cursor {
                     Some(id) => {

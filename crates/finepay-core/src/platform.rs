@@ -1,8 +1,23 @@
-//! The platform handle every use case and worker shares: the store, the adapters, the settings
-//! and the little state kept in memory (rate limits, charges and outbox groups in flight).
+//! The composition root of the use cases: [`Platform::new`] builds every service from the store,
+//! the adapters and the settings, giving each only what it uses, and keeps what the background
+//! workers (dispatcher, resolver, feed readers) share.
 
+use crate::accounts::Accounts;
+use crate::books::Terms;
+use crate::card::CardDesk;
+use crate::credit::Credit;
+use crate::decisions::Decisions;
+use crate::favourites::Favourites;
+use crate::notifications::Notifications;
+use crate::payments::Payments;
+use crate::receipts::Receipts;
+use crate::refunds::Refunds;
+use crate::vehicles::Vehicles;
+use crate::violations::Violations;
+use crate::wallet::Wallet;
 use crate::{events, freshness, hashing, ratelimit, views};
 use finepay_bank::Bank;
+use finepay_domain::StatementDays;
 use finepay_receipts::ReceiptSigner;
 use finepay_store::Db;
 use std::collections::HashSet;
@@ -41,30 +56,41 @@ impl Default for PlatformConfig {
     }
 }
 
-/// The platform: cheap to clone, shared by every request handler and background task.
+/// The platform: the use-case services, assembled in one place ([`Platform::new`]) from the
+/// store, the adapters and the settings, and the shared state of the money core and its
+/// background workers. Cheap to clone, shared by every request handler and background task.
 #[derive(Clone)]
 pub struct Platform {
     pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
+    // The services that hold only what they use.
+    pub(crate) accounts: Accounts,
+    pub(crate) vehicles: Vehicles,
+    pub(crate) notifications: Notifications,
+    pub(crate) favourites: Favourites,
+    pub(crate) receipts: Receipts,
+    pub(crate) decisions: Decisions,
+    pub(crate) violations: Violations,
+    pub(crate) payments: Payments,
+    pub(crate) wallet: Wallet,
+    pub(crate) credit: Credit,
+    pub(crate) refunds: Refunds,
+    pub(crate) card_desk: CardDesk,
+    // What the background workers share.
     pub(crate) db: Db,
-    pub(crate) authorities: crate::authorities::Authorities,
-    pub(crate) bank: Arc<dyn Bank>,
-    pub(crate) signer: ReceiptSigner,
+    pub(crate) authorities: Arc<crate::authorities::Authorities>,
+    pub(crate) signer: Arc<ReceiptSigner>,
     pub(crate) config: PlatformConfig,
-    pub(crate) limiter: ratelimit::RateLimiter,
-    pub(crate) outbox_wake: Notify,
+    pub(crate) outbox_wake: Arc<Notify>,
     pub(crate) events: Arc<events::EventBus>,
-    pub(crate) hashing: hashing::HashPool,
     /// Set by [`Platform::drain_dispatcher`]: the dispatcher starts no new round.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// Outbox groups (kind and city) this instance is delivering right now.
     pub(crate) groups_in_flight: Mutex<HashSet<String>>,
-    /// Bank references whose charge a request is handling right now; the resolver leaves them be.
-    pub(crate) charges_in_flight: Mutex<HashSet<String>>,
     /// Which cities' feeds are followed closely enough to serve kept decisions.
-    pub(crate) freshness: freshness::Freshness,
+    pub(crate) freshness: Arc<freshness::Freshness>,
 }
 
 impl Platform {
@@ -76,26 +102,122 @@ impl Platform {
         events: Arc<events::EventBus>,
         config: PlatformConfig,
     ) -> Platform {
-        let limiter = ratelimit::RateLimiter::new(config.lookup_limits);
-        let freshness =
-            freshness::Freshness::new(authorities.all().iter().map(|r| r.city.as_str()));
+        let limiter = Arc::new(ratelimit::RateLimiter::new(config.lookup_limits));
+        let freshness = Arc::new(freshness::Freshness::new(
+            authorities.all().iter().map(|r| r.city.as_str()),
+        ));
+        let authorities = Arc::new(authorities);
+        let signer = Arc::new(signer);
+        let hashing = Arc::new(hashing::HashPool::start());
+        let decisions = Decisions::new(
+            db.clone(),
+            authorities.clone(),
+            limiter.clone(),
+            freshness.clone(),
+        );
+        let outbox_wake = Arc::new(Notify::new());
+        let card_desk = CardDesk::new(db.clone(), bank.clone(), outbox_wake.clone());
+        let terms = Terms {
+            bank_code: config.bank_code.clone(),
+            credit_limit: config.credit_limit_fen,
+            statement_days: StatementDays {
+                statement_day: config.credit_statement_day,
+                due_day: config.credit_due_day,
+            },
+        };
+        let receipts = Receipts::new(db.clone(), signer.clone(), authorities.clone());
         Platform {
             inner: Arc::new(Inner {
+                payments: Payments::new(
+                    db.clone(),
+                    authorities.clone(),
+                    decisions.clone(),
+                    receipts.clone(),
+                    card_desk.clone(),
+                    limiter,
+                    terms.clone(),
+                ),
+                wallet: Wallet::new(db.clone(), card_desk.clone(), terms.clone()),
+                credit: Credit::new(db.clone(), card_desk.clone(), terms),
+                refunds: Refunds::new(
+                    db.clone(),
+                    bank.clone(),
+                    authorities.clone(),
+                    signer.clone(),
+                ),
+                card_desk,
+                accounts: Accounts::new(db.clone(), hashing, bank.clone(), config.session_ttl),
+                vehicles: Vehicles::new(db.clone(), authorities.clone()),
+                notifications: Notifications::new(db.clone(), events.clone()),
+                favourites: Favourites::new(db.clone()),
+                receipts,
+                decisions: decisions.clone(),
+                violations: Violations::new(db.clone(), authorities.clone(), decisions),
                 db,
                 authorities,
-                bank,
                 signer,
                 config,
-                limiter,
-                outbox_wake: Notify::new(),
-                charges_in_flight: Mutex::new(HashSet::new()),
+                outbox_wake,
                 events,
-                hashing: hashing::HashPool::start(),
                 groups_in_flight: Mutex::new(HashSet::new()),
                 stopping: std::sync::atomic::AtomicBool::new(false),
                 freshness,
             }),
         }
+    }
+
+    /// Users, sessions and linked cards.
+    pub fn accounts(&self) -> &Accounts {
+        &self.inner.accounts
+    }
+
+    /// Plates bound to accounts.
+    pub fn vehicles(&self) -> &Vehicles {
+        &self.inner.vehicles
+    }
+
+    /// The inbox and the live event stream.
+    pub fn notifications(&self) -> &Notifications {
+        &self.inner.notifications
+    }
+
+    /// Bookmarked services.
+    pub fn favourites(&self) -> &Favourites {
+        &self.inner.favourites
+    }
+
+    /// Penalty decisions: looked up, kept, shown.
+    pub fn decisions(&self) -> &Decisions {
+        &self.inner.decisions
+    }
+
+    /// A bound plate's violations, online handling, licence points.
+    pub fn violations(&self) -> &Violations {
+        &self.inner.violations
+    }
+
+    /// Paying penalty decisions; the user's payments.
+    pub fn payments(&self) -> &Payments {
+        &self.inner.payments
+    }
+
+    /// The wallet: balance, credit line, cards, top-ups, payment options.
+    pub fn wallet(&self) -> &Wallet {
+        &self.inner.wallet
+    }
+
+    /// The credit line's statements and repayments.
+    pub fn credit(&self) -> &Credit {
+        &self.inner.credit
+    }
+
+    pub(crate) fn refunds(&self) -> &Refunds {
+        &self.inner.refunds
+    }
+
+    /// Receipts: shown, printed, verified.
+    pub fn receipts(&self) -> &Receipts {
+        &self.inner.receipts
     }
 
     pub fn db(&self) -> &Db {
@@ -119,63 +241,8 @@ impl Platform {
         self.inner.authorities.city_view(code)
     }
 
-    pub(crate) fn bank(&self) -> &dyn Bank {
-        self.inner.bank.as_ref()
-    }
-
-    /// Marks a bank reference as being charged by this request until the guard drops, so the
-    /// resolver does not settle it underneath (a crash empties the set: then the resolver may).
-    pub(crate) fn hold_charge(&self, reference: &str) -> ChargeHold {
-        self.inner
-            .charges_in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(reference.to_string());
-        ChargeHold {
-            platform: self.clone(),
-            reference: reference.to_string(),
-        }
-    }
-
-    pub(crate) fn charge_in_flight(&self, reference: &str) -> bool {
-        self.inner
-            .charges_in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(reference)
-    }
-
     /// Wakes the outbox dispatcher after a commit that enqueued a notice.
     pub(crate) fn wake_dispatcher(&self) {
         self.inner.outbox_wake.notify_one();
-    }
-}
-
-/// Today's date where the authorities are (Asia/Shanghai): the date every deadline is counted in.
-pub fn today_in_china() -> chrono::NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive()
-}
-
-/// A new identifier: a prefix and a time-ordered UUID (v7), so ids sort by creation.
-pub(crate) fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
-
-/// See [`Platform::hold_charge`].
-pub(crate) struct ChargeHold {
-    platform: Platform,
-    reference: String,
-}
-
-impl Drop for ChargeHold {
-    fn drop(&mut self) {
-        self.platform
-            .inner
-            .charges_in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.reference);
     }
 }

@@ -2,13 +2,16 @@
 
 use crate::views::MethodView;
 use crate::views::ViolationView;
-use crate::{CoreError, Platform};
+use crate::{Authorities, CoreError};
 use finepay_authority::ViolationRecord;
 use finepay_documents::ReceiptDocument;
 use finepay_domain::{mask_name, PayMethodKind};
+use finepay_receipts::ReceiptSigner;
 use finepay_store::repo::decisions;
 use finepay_store::repo::{payments::PaymentRow, receipts};
+use finepay_store::Db;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// How many characters of the signature a verification link carries: 22 base64url characters
 /// are 132 bits, far beyond guessing, so the links cannot be enumerated.
@@ -103,10 +106,30 @@ pub(crate) struct SignedReceipt {
     pub body: String,
 }
 
-impl Platform {
+/// Receipts: signed when a payment is prepared, shown, printed as a PDF and verified.
+#[derive(Clone)]
+pub struct Receipts {
+    db: Db,
+    signer: Arc<ReceiptSigner>,
+    authorities: Arc<Authorities>,
+}
+
+impl Receipts {
+    pub(crate) fn new(
+        db: Db,
+        signer: Arc<ReceiptSigner>,
+        authorities: Arc<Authorities>,
+    ) -> Receipts {
+        Receipts {
+            db,
+            signer,
+            authorities,
+        }
+    }
+
     /// Builds and signs the receipt of a payment (signed before the writer job, so the single
     /// writer thread never spends time on cryptography).
-    pub(crate) fn sign_receipt(
+    pub(crate) fn sign(
         &self,
         payment: &PaymentRow,
         payer_name: &str,
@@ -128,7 +151,7 @@ impl Platform {
             &issued_at[..10].replace('-', ""),
             tail.to_uppercase()
         );
-        let city = self.authorities().city(&payment.city_code);
+        let city = self.authorities.city(&payment.city_code);
         let method = MethodView {
             kind: payment.method,
             last4: payment.card_last4.clone(),
@@ -153,7 +176,7 @@ impl Platform {
             "method": method,
         });
         let signed = self
-            .signer()
+            .signer
             .sign(&unsigned)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok(SignedReceipt {
@@ -170,7 +193,7 @@ impl Platform {
     ) -> Result<Option<(String, String)>, CoreError> {
         let id = receipt_id.to_string();
         Ok(self
-            .db()
+            .db
             .read(move |c| match receipts::find_receipt(c, &id)? {
                 Some(found) => Ok(Some(found)),
                 None => receipts::find_refund_receipt(c, &id),
@@ -179,7 +202,7 @@ impl Platform {
     }
 
     /// A receipt of the user's own payment (another user's receipt is not found).
-    pub async fn receipt(&self, user_id: &str, receipt_id: &str) -> Result<Value, CoreError> {
+    pub async fn get(&self, user_id: &str, receipt_id: &str) -> Result<Value, CoreError> {
         let found = self.find_any_receipt(receipt_id).await?;
         match found {
             Some((body, owner)) if owner == user_id => {
@@ -192,18 +215,18 @@ impl Platform {
     }
 
     /// A receipt of the user's own payment with what the page and the PDF show beside it.
-    pub async fn receipt_details(
+    pub async fn details(
         &self,
         user_id: &str,
         receipt_id: &str,
     ) -> Result<ReceiptDetails, CoreError> {
-        let receipt = self.receipt(user_id, receipt_id).await?;
+        let receipt = self.get(user_id, receipt_id).await?;
         let number = receipt["decision_number"]
             .as_str()
             .unwrap_or_default()
             .to_string();
         let kept = self
-            .db()
+            .db
             .read(move |c| decisions::find_decision(c, &number))
             .await?;
         let violation = kept
@@ -226,13 +249,13 @@ impl Platform {
 
     /// The receipt as a one-page PDF (SPEC §7), its QR code holding `base_url` + its
     /// verification path. Rendered on the blocking pool: subsetting the font takes milliseconds.
-    pub async fn receipt_pdf(
+    pub async fn pdf(
         &self,
         user_id: &str,
         receipt_id: &str,
         base_url: &str,
     ) -> Result<Vec<u8>, CoreError> {
-        let details = self.receipt_details(user_id, receipt_id).await?;
+        let details = self.details(user_id, receipt_id).await?;
         let doc = receipt_document(&details, base_url);
         tokio::task::spawn_blocking(move || finepay_documents::receipt_pdf(&doc))
             .await
@@ -259,7 +282,7 @@ impl Platform {
         };
         let expected = verify_path(&receipt).unwrap_or_default();
         let given = format!("/verify/{receipt_id}/{code}");
-        if !same_bytes(expected.as_bytes(), given.as_bytes()) || !self.verify_receipt(&receipt).0 {
+        if !same_bytes(expected.as_bytes(), given.as_bytes()) || !self.verify(&receipt).0 {
             return Ok(None);
         }
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -276,8 +299,8 @@ impl Platform {
     }
 
     /// Verifies a receipt against the platform's published keys: `(valid, reason)`.
-    pub fn verify_receipt(&self, receipt: &Value) -> (bool, Option<&'static str>) {
-        match finepay_receipts::verify(receipt, &self.signer().published_keys()) {
+    pub fn verify(&self, receipt: &Value) -> (bool, Option<&'static str>) {
+        match finepay_receipts::verify(receipt, &self.signer.published_keys()) {
             Ok(()) => (true, None),
             Err(e) => (false, Some(e.reason())),
         }

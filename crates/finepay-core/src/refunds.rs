@@ -9,14 +9,41 @@
 use crate::books;
 use crate::notifications::notify_payment;
 use crate::outbox::Message;
-use crate::{CoreError, Platform};
+use crate::{Authorities, CoreError};
+use finepay_bank::Bank;
 use finepay_domain::{ledger, mask_name, PayMethodKind, PaymentStatus};
+use finepay_receipts::ReceiptSigner;
 use finepay_store::repo::payments::{self, PaymentRow};
 use finepay_store::repo::{receipts, users};
+use finepay_store::Db;
 use finepay_store::{now_text, Sql};
 use serde_json::json;
+use std::sync::Arc;
 
-impl Platform {
+/// Refunds: recorded in the writer job that learns of them, and asked of the bank for cards.
+#[derive(Clone)]
+pub(crate) struct Refunds {
+    db: Db,
+    bank: Arc<dyn Bank>,
+    authorities: Arc<Authorities>,
+    signer: Arc<ReceiptSigner>,
+}
+
+impl Refunds {
+    pub(crate) fn new(
+        db: Db,
+        bank: Arc<dyn Bank>,
+        authorities: Arc<Authorities>,
+        signer: Arc<ReceiptSigner>,
+    ) -> Refunds {
+        Refunds {
+            db,
+            bank,
+            authorities,
+            signer,
+        }
+    }
+
     /// Refunds a succeeded payment (in the caller's writer job); anything else is left alone.
     pub(crate) fn refund_in(
         &self,
@@ -79,7 +106,7 @@ impl Platform {
         reason: &str,
     ) -> Result<(String, String), CoreError> {
         let id = format!("rfr_{}", p.id.trim_start_matches("pay_"));
-        let city = self.authorities().city(&p.city_code);
+        let city = self.authorities.city(&p.city_code);
         let unsigned = json!({
             "id": id,
             "kind": "refund",
@@ -100,7 +127,7 @@ impl Platform {
             "reason": reason,
         });
         let signed = self
-            .signer()
+            .signer
             .sign(&unsigned)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         Ok((id, signed.to_string()))
@@ -112,7 +139,7 @@ impl Platform {
         reference: &str,
         amount: i64,
     ) -> Result<(), finepay_bank::BankError> {
-        self.bank()
+        self.bank
             .refund(&format!("rfd_{reference}"), reference, amount)
             .await
     }
@@ -124,7 +151,7 @@ impl Platform {
     ) -> Result<(), finepay_bank::BankError> {
         let id = payment_id.to_string();
         let payment = self
-            .db()
+            .db
             .read(move |c| payments::find_payment(c, &id))
             .await
             .map_err(|e| finepay_bank::BankError::Protocol(e.to_string()))?
@@ -133,7 +160,7 @@ impl Platform {
             .bank_reference
             .clone()
             .unwrap_or_else(|| payment.id.clone());
-        self.bank()
+        self.bank
             .refund(&format!("rfd_{}", payment.id), &charge, payment.amount)
             .await
     }

@@ -2,7 +2,8 @@
 //! between the commit of the `processing` row and the commit of the outcome) — the card module's
 //! step 4, [`Platform::resolve_charges`] — and purges expired idempotency keys.
 
-use crate::Platform;
+use crate::card::Charge;
+use crate::{CoreError, Platform};
 use finepay_store::time_text;
 use std::time::Duration;
 
@@ -28,6 +29,44 @@ const KEEP_KEYS: chrono::TimeDelta = chrono::TimeDelta::hours(48);
 const KEEP_EVENTS: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Platform {
+    /// Step 4, resolve: settles every charge left `processing` longer than `resolve_after` by
+    /// asking the bank about its reference (the resolver's one loop). Charges a request of this
+    /// instance is still handling are left to it.
+    pub(crate) async fn resolve_charges(&self) -> Result<(), CoreError> {
+        let age = chrono::Duration::from_std(self.config().resolve_after)
+            .unwrap_or(chrono::Duration::seconds(15));
+        let older_than = time_text(chrono::Utc::now() - age);
+        let desk = &self.inner.card_desk;
+        for charge in self.charges_left_processing(&older_than).await? {
+            if desk.in_flight(charge.reference()) {
+                continue;
+            }
+            tracing::info!(
+                what = charge.what(),
+                reference = charge.reference(),
+                "asking the bank about a charge left processing"
+            );
+            let outcome = desk.ask_bank(charge.reference()).await;
+            let (what, reference) = (charge.what(), charge.reference().to_string());
+            if let Err(e) = desk.settle_charge(charge, outcome).await {
+                tracing::error!(what, reference, error = %e, "cannot settle a charge left processing; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// Every payment, top-up and repayment `processing` since before `older_than`, as charges.
+    async fn charges_left_processing(
+        &self,
+        older_than: &str,
+    ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
+        let mut all: Vec<Box<dyn Charge>> = Vec::new();
+        all.extend(self.payments().left_processing(older_than).await?);
+        all.extend(self.wallet().top_ups_left_processing(older_than).await?);
+        all.extend(self.credit().repayments_left_processing(older_than).await?);
+        Ok(all)
+    }
+
     async fn purge_old_keys(&self) {
         let before = time_text(chrono::Utc::now() - KEEP_KEYS);
         let events_before = time_text(chrono::Utc::now() - KEEP_EVENTS);

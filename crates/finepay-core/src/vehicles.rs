@@ -1,12 +1,14 @@
 //! Binding a plate to the user's account (checked with the authority that registers it), so every
 //! new violation of that plate, in every city, is pushed to the user.
 
-use crate::{CoreError, Platform};
+use crate::{Authorities, CoreError};
 use finepay_authority::AuthorityError;
 use finepay_domain::Plate;
 use finepay_store::now_text;
 use finepay_store::repo::vehicles;
+use finepay_store::Db;
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -15,9 +17,20 @@ pub struct VehicleView {
     pub bound_at: String,
 }
 
-impl Platform {
+/// Plates bound to an account (the registering authority checks the VIN first).
+#[derive(Clone)]
+pub struct Vehicles {
+    db: Db,
+    authorities: Arc<Authorities>,
+}
+
+impl Vehicles {
+    pub(crate) fn new(db: Db, authorities: Arc<Authorities>) -> Vehicles {
+        Vehicles { db, authorities }
+    }
+
     /// Binds a plate after its registering authority confirms the VIN's last six characters.
-    pub async fn bind_vehicle(
+    pub async fn bind(
         &self,
         user_id: &str,
         plate: &str,
@@ -31,8 +44,7 @@ impl Platform {
                 "enter the last 6 characters of the vehicle identification number (VIN) on the registration certificate",
             ));
         }
-        let city = self
-            .authorities()
+        let city = self.authorities
             .city_of_plate(plate.as_str())
             .ok_or_else(|| {
                 CoreError::VehicleVerificationFailed(format!(
@@ -41,7 +53,7 @@ impl Platform {
                 ))
             })?;
         let route = self
-            .authorities()
+            .authorities
             .for_city(city.code.as_str())
             .ok_or(CoreError::AuthorityUnavailable)?;
         match route.client.verify_vehicle(plate.as_str(), &vin_last6).await {
@@ -60,7 +72,7 @@ impl Platform {
         }
         let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
         let bound_at = self
-            .db()
+            .db
             .writer()
             .run(move |c| vehicles::bind(c, &uid, &p, &now_text()))
             .await??;
@@ -70,20 +82,20 @@ impl Platform {
         })
     }
 
-    pub async fn vehicles(&self, user_id: &str) -> Result<Vec<VehicleView>, CoreError> {
+    pub async fn list(&self, user_id: &str) -> Result<Vec<VehicleView>, CoreError> {
         let uid = user_id.to_string();
-        let rows = self.db().read(move |c| vehicles::list(c, &uid)).await?;
+        let rows = self.db.read(move |c| vehicles::list(c, &uid)).await?;
         Ok(rows
             .into_iter()
             .map(|(plate, bound_at)| VehicleView { plate, bound_at })
             .collect())
     }
 
-    pub async fn unbind_vehicle(&self, user_id: &str, plate: &str) -> Result<(), CoreError> {
+    pub async fn unbind(&self, user_id: &str, plate: &str) -> Result<(), CoreError> {
         let plate = Plate::parse(plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
         let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
         let removed = self
-            .db()
+            .db
             .writer()
             .run(move |c| vehicles::unbind(c, &uid, &p))
             .await??;

@@ -1,15 +1,18 @@
 //! A bound plate's outstanding violations in every city, online handling (处理) of a camera
 //! violation by the vehicle's owner, and the user's licence points over the scoring cycle.
 
+use crate::decisions::Decisions;
 use crate::views::DecisionView;
-use crate::{CoreError, Platform};
+use crate::{Authorities, CoreError};
 use chrono::{Datelike, NaiveDate};
 use finepay_authority::{
     AuthorityError, HandlingOutcome, HandlingRequest, RecordStatus, ViolationSummary,
 };
 use finepay_domain::Plate;
 use finepay_store::repo::{users, vehicles};
+use finepay_store::Db;
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -41,11 +44,27 @@ pub struct LicenceView {
     pub max_points: u32,
 }
 
-impl Platform {
+/// A bound plate's violations in every city, online handling, and the licence's points.
+#[derive(Clone)]
+pub struct Violations {
+    db: Db,
+    authorities: Arc<Authorities>,
+    decisions: Decisions,
+}
+
+impl Violations {
+    pub(crate) fn new(db: Db, authorities: Arc<Authorities>, decisions: Decisions) -> Violations {
+        Violations {
+            db,
+            authorities,
+            decisions,
+        }
+    }
+
     async fn require_bound(&self, user_id: &str, plate: &Plate) -> Result<(), CoreError> {
         let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
         if self
-            .db()
+            .db
             .read(move |c| vehicles::is_bound(c, &uid, &p))
             .await?
         {
@@ -59,7 +78,7 @@ impl Platform {
 
     /// Every authority's violations of a bound plate that are not handled, or handled and unpaid.
     /// Authorities that cannot be reached are left out (their cities are listed in the error log).
-    pub async fn outstanding_violations(
+    pub async fn outstanding(
         &self,
         user_id: &str,
         plate: &str,
@@ -80,7 +99,7 @@ impl Platform {
 
     /// Every authority's violations of a plate, and the cities whose authority did not answer.
     async fn violations_everywhere(&self, plate: &Plate) -> (Vec<ViolationSummary>, Vec<String>) {
-        let asks = self.authorities().all().iter().map(|route| async move {
+        let asks = self.authorities.all().iter().map(|route| async move {
             match route.client.violations_for_plate(plate.as_str()).await {
                 Ok(list) => Ok(list.violations),
                 Err(AuthorityError::NotFound) => Ok(Vec::new()),
@@ -102,19 +121,19 @@ impl Platform {
     }
 
     /// Online handling of a camera violation of a bound vehicle by its registered owner.
-    pub async fn handle_violation(
+    pub async fn handle(
         &self,
         user_id: &str,
         violation_id: &str,
     ) -> Result<DecisionView, CoreError> {
         let uid = user_id.to_string();
         let user = self
-            .db()
+            .db
             .read(move |c| users::find_user(c, &uid))
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let uid = user_id.to_string();
-        let plates = self.db().read(move |c| vehicles::list(c, &uid)).await?;
+        let plates = self.db.read(move |c| vehicles::list(c, &uid)).await?;
         let mut found = None;
         for (plate, _) in plates {
             let Ok(plate) = Plate::parse(&plate) else {
@@ -135,7 +154,7 @@ impl Platform {
             "no violation with this id on the plates bound to your account",
         ))?;
         let route = self
-            .authorities()
+            .authorities
             .for_city(&violation.city_code)
             .ok_or(CoreError::AuthorityUnavailable)?;
         let request = HandlingRequest {
@@ -147,8 +166,8 @@ impl Platform {
                 // Answer from what the authority returned: asking again could fail after the
                 // points are already on the licence.
                 let current = crate::decisions::from_record(*record)?;
-                self.keep_snapshot(&current.row).await?;
-                self.decision_view(current, user_id).await
+                self.decisions.keep_snapshot(&current.row).await?;
+                self.decisions.decision_view(current, user_id).await
             }
             Ok(HandlingOutcome::Refused { reason, message }) => {
                 Err(CoreError::OnlineHandlingNotAllowed { reason, message })
@@ -165,12 +184,12 @@ impl Platform {
     pub async fn licence(&self, user_id: &str) -> Result<LicenceView, CoreError> {
         let uid = user_id.to_string();
         let user = self
-            .db()
+            .db
             .read(move |c| users::find_user(c, &uid))
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let (start, end) = scoring_cycle(&user.created_at, crate::today_in_china());
-        let asks = self.authorities().all().iter().map(|route| {
+        let asks = self.authorities.all().iter().map(|route| {
             let licence = user.id_number.clone();
             async move { route.client.licence_points(&licence, start, end).await }
         });

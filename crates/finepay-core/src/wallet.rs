@@ -1,15 +1,15 @@
 //! The wallet: its balance, credit line and cards at a glance, how a user can pay an amount, and
 //! top-ups from a linked card (a [`Charge`] run by the card module).
 
-use crate::books;
-use crate::card::Charge;
-use crate::idempotency::{IdempotencyKey, Reply};
+use crate::books::{self, Terms};
+use crate::card::{CardDesk, Charge};
+use crate::idempotency::{replay_if_known, IdempotencyKey, Reply};
 use crate::views::{CardView, CreditView, TopUpView, WalletView};
-use crate::{new_id, CoreError, Platform};
+use crate::{new_id, CoreError};
 use finepay_domain::StatementStatus;
 use finepay_domain::{ledger, Account, ChargeStatus, Fen};
 use finepay_store::repo::{top_ups, users};
-use finepay_store::{now_text, Sql};
+use finepay_store::{now_text, Db, Sql};
 
 /// One way to pay an amount (see [`Platform::payment_options`]).
 #[derive(Clone, Debug)]
@@ -23,11 +23,23 @@ pub struct PaymentOption {
     pub refusal: Option<&'static str>,
 }
 
-impl Platform {
-    pub async fn wallet(&self, user_id: &str) -> Result<WalletView, CoreError> {
+/// The wallet: its balance, credit line and cards, top-ups, and how a user can pay.
+#[derive(Clone)]
+pub struct Wallet {
+    db: Db,
+    desk: CardDesk,
+    terms: Terms,
+}
+
+impl Wallet {
+    pub(crate) fn new(db: Db, desk: CardDesk, terms: Terms) -> Wallet {
+        Wallet { db, desk, terms }
+    }
+
+    pub async fn get(&self, user_id: &str) -> Result<WalletView, CoreError> {
         let user_id = user_id.to_string();
-        let limit = self.config().credit_limit_fen;
-        self.db()
+        let limit = self.terms.credit_limit;
+        self.db
             .read(move |c| {
                 let balance = books::wallet_balance(c, &user_id, false)?;
                 let outstanding = books::credit_owed(c, &user_id, false)?;
@@ -61,16 +73,19 @@ impl Platform {
         user_id: &str,
         amount: i64,
     ) -> Result<Vec<PaymentOption>, CoreError> {
-        let wallet = self.wallet(user_id).await?;
+        let wallet = self.get(user_id).await?;
         let key = Account::UserCreditReceivable(user_id.to_string()).key();
         let postings = self
-            .db()
+            .db
             .read(move |c| finepay_store::repo::credit::postings(c, &key))
             .await?;
-        let overdue =
-            crate::credit::statements(&postings, crate::today_in_china(), self.statement_days())
-                .iter()
-                .any(|s| s.status == StatementStatus::Overdue);
+        let overdue = crate::credit::statements(
+            &postings,
+            crate::today_in_china(),
+            self.terms.statement_days,
+        )
+        .iter()
+        .any(|s| s.status == StatementStatus::Overdue);
         let mut options = vec![
             PaymentOption {
                 method: crate::PayMethod::Balance,
@@ -110,12 +125,12 @@ impl Platform {
         card_id: &str,
         amount: Fen,
     ) -> Result<Reply, CoreError> {
-        if let Some(reply) = self.replay_if_known(user_id, &idem).await? {
+        if let Some(reply) = replay_if_known(&self.db, user_id, &idem).await? {
             return Ok(reply);
         }
         let (uid, cid) = (user_id.to_string(), card_id.to_string());
         let card = self
-            .db()
+            .db
             .read(move |c| users::find_card(c, &uid, &cid))
             .await?
             .ok_or_else(|| {
@@ -141,9 +156,10 @@ impl Platform {
         };
         let charge = TopUpCharge {
             row,
-            bank_code: self.config().bank_code.clone(),
+            bank_code: self.terms.bank_code.clone(),
         };
-        self.charge_linked_card(charge, idem, &card.card_token)
+        self.desk
+            .charge_linked_card(charge, idem, &card.card_token)
             .await
     }
 
@@ -153,9 +169,9 @@ impl Platform {
         older_than: &str,
     ) -> Result<Vec<Box<dyn Charge>>, CoreError> {
         let cutoff = older_than.to_string();
-        let bank_code = self.config().bank_code.clone();
+        let bank_code = self.terms.bank_code.clone();
         Ok(self
-            .db()
+            .db
             .read(move |c| top_ups::processing_top_ups(c, &cutoff))
             .await?
             .into_iter()

@@ -94,7 +94,7 @@ impl FromRequestParts<AppState> for AuthUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError(CoreError::Unauthenticated))?;
-        let user = state.platform.authenticate(token).await?;
+        let user = state.platform.accounts().authenticate(token).await?;
         Ok(AuthUser(user))
     }
 }
@@ -120,7 +120,7 @@ impl FromRequestParts<AppState> for StreamUser {
                 )
             })
             .ok_or(ApiError(CoreError::Unauthenticated))?;
-        let user = state.platform.authenticate(&token).await?;
+        let user = state.platform.accounts().authenticate(&token).await?;
         Ok(StreamUser(user))
     }
 }

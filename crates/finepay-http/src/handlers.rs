@@ -51,6 +51,7 @@ pub async fn create_user(
     let b = body.value;
     let user = s
         .platform
+        .accounts()
         .register(finepay_core::Registration {
             phone: b.phone,
             password: b.password,
@@ -76,6 +77,7 @@ pub async fn create_session(
 ) -> ApiResult<(StatusCode, Json<SessionView>)> {
     let session = s
         .platform
+        .accounts()
         .login(&body.value.phone, &body.value.password)
         .await?;
     Ok((StatusCode::CREATED, Json(session)))
@@ -119,6 +121,7 @@ pub async fn create_card(
 ) -> ApiResult<(StatusCode, Json<CardView>)> {
     let card = s
         .platform
+        .accounts()
         .link_card(&user.0, &body.value.number, &body.value.holder_name)
         .await?;
     Ok((StatusCode::CREATED, Json(card)))
@@ -127,7 +130,7 @@ pub async fn create_card(
 /// Balance, credit line and linked cards.
 #[utoipa::path(get, path = "/api/v1/wallet", security(("bearer" = [])), responses((status = 200, body = WalletView)))]
 pub async fn get_wallet(State(s): State<AppState>, user: AuthUser) -> ApiResult<Json<WalletView>> {
-    Ok(Json(s.platform.wallet(&user.0).await?))
+    Ok(Json(s.platform.wallet().get(&user.0).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -165,6 +168,7 @@ pub async fn create_top_up(
     let idem = IdempotencyKey::new(key.0.as_deref(), "POST /api/v1/wallet/top-ups", &body.raw)?;
     let reply = s
         .platform
+        .wallet()
         .top_up(&user.0, idem, &body.value.card_id, amount)
         .await?;
     Ok(ReplyResponse(reply))
@@ -184,7 +188,8 @@ pub async fn get_decision(
 ) -> ApiResult<Json<DecisionView>> {
     Ok(Json(
         s.platform
-            .lookup_decision(&user.0, &client.0, &number)
+            .decisions()
+            .lookup(&user.0, &client.0, &number)
             .await?,
     ))
 }
@@ -228,7 +233,9 @@ pub async fn create_payment(
         MethodBody::Card { card_id } => PayMethod::Card { card_id },
     };
     let request = PayRequest::parse(&b.decision_number, amount, &b.confirm_plate, method)?;
-    Ok(ReplyResponse(s.platform.pay(&user.0, idem, request).await?))
+    Ok(ReplyResponse(
+        s.platform.payments().pay(&user.0, idem, request).await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -247,7 +254,8 @@ pub async fn list_payments(
 ) -> ApiResult<Json<Page<PaymentView>>> {
     let (data, next_cursor) = s
         .platform
-        .payments(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(20))
+        .payments()
+        .list(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(20))
         .await?;
     Ok(Json(Page { data, next_cursor }))
 }
@@ -260,7 +268,7 @@ pub async fn get_payment(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PaymentView>> {
-    Ok(Json(s.platform.payment(&user.0, &id).await?))
+    Ok(Json(s.platform.payments().get(&user.0, &id).await?))
 }
 
 /// A signed electronic receipt of one of the user's payments.
@@ -271,7 +279,7 @@ pub async fn get_receipt(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(s.platform.receipt(&user.0, &id).await?))
+    Ok(Json(s.platform.receipts().get(&user.0, &id).await?))
 }
 
 /// The receipt as a one-page PDF (A5): every field, Chinese names in an embedded CJK font, the
@@ -284,7 +292,7 @@ pub async fn get_receipt_pdf(
     base: BaseUrl,
     Path(id): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    let pdf = s.platform.receipt_pdf(&user.0, &id, &base.0).await?;
+    let pdf = s.platform.receipts().pdf(&user.0, &id, &base.0).await?;
     Ok(crate::web::pdf_response(&id, pdf))
 }
 
@@ -301,7 +309,7 @@ pub async fn verify_receipt(
     State(s): State<AppState>,
     body: ApiJson<serde_json::Value>,
 ) -> Json<Verification> {
-    let (valid, reason) = s.platform.verify_receipt(&body.value);
+    let (valid, reason) = s.platform.receipts().verify(&body.value);
     Json(Verification { valid, reason })
 }
 
@@ -327,7 +335,8 @@ pub async fn list_notifications(
 ) -> ApiResult<Json<NotificationList>> {
     let (data, next_cursor) = s
         .platform
-        .notifications(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(50))
+        .notifications()
+        .list(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(50))
         .await?;
     Ok(Json(NotificationList { data, next_cursor }))
 }
@@ -344,22 +353,23 @@ pub async fn notification_stream(
 > {
     use futures::StreamExt;
     let user_id = user.0;
-    let events = tokio_stream::wrappers::BroadcastStream::new(s.platform.subscribe_events())
-        .filter_map(move |e| {
-            let mine = match e {
-                Ok(event) if event.user_id == user_id => Some(event),
-                _ => None,
-            };
-            async move {
-                let event = mine?;
-                axum::response::sse::Event::default()
-                    .id(event.id.clone())
-                    .event("notification")
-                    .json_data(finepay_core::NotificationView::of_event(&event))
-                    .ok()
-                    .map(Ok)
-            }
-        });
+    let events =
+        tokio_stream::wrappers::BroadcastStream::new(s.platform.notifications().subscribe())
+            .filter_map(move |e| {
+                let mine = match e {
+                    Ok(event) if event.user_id == user_id => Some(event),
+                    _ => None,
+                };
+                async move {
+                    let event = mine?;
+                    axum::response::sse::Event::default()
+                        .id(event.id.clone())
+                        .event("notification")
+                        .json_data(finepay_core::NotificationView::of_event(&event))
+                        .ok()
+                        .map(Ok)
+                }
+            });
     let mut stopping = s.stopping.clone();
     let events = events.take_until(async move {
         let _ = stopping.wait_for(|stop| *stop).await;
@@ -392,7 +402,8 @@ pub async fn bind_vehicle(
 ) -> ApiResult<(StatusCode, Json<finepay_core::VehicleView>)> {
     let v = s
         .platform
-        .bind_vehicle(&user.0, &body.value.plate, &body.value.vin_last6)
+        .vehicles()
+        .bind(&user.0, &body.value.plate, &body.value.vin_last6)
         .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -404,7 +415,7 @@ pub async fn list_vehicles(
     user: AuthUser,
 ) -> ApiResult<Json<VehicleList>> {
     Ok(Json(VehicleList {
-        data: s.platform.vehicles(&user.0).await?,
+        data: s.platform.vehicles().list(&user.0).await?,
         next_cursor: None,
     }))
 }
@@ -417,7 +428,7 @@ pub async fn unbind_vehicle(
     user: AuthUser,
     Path(plate): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.platform.unbind_vehicle(&user.0, &plate).await?;
+    s.platform.vehicles().unbind(&user.0, &plate).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -461,7 +472,8 @@ pub async fn create_repayment(
     };
     Ok(ReplyResponse(
         s.platform
-            .repay_credit(&user.0, idem, amount, source)
+            .credit()
+            .repay(&user.0, idem, amount, source)
             .await?,
     ))
 }
@@ -479,7 +491,7 @@ pub async fn list_statements(
     user: AuthUser,
 ) -> ApiResult<Json<StatementList>> {
     Ok(Json(StatementList {
-        data: s.platform.credit_statements(&user.0).await?,
+        data: s.platform.credit().statements(&user.0).await?,
         next_cursor: None,
     }))
 }
@@ -493,7 +505,7 @@ pub async fn get_statement(
     user: AuthUser,
     Path(month): Path<String>,
 ) -> ApiResult<Json<finepay_core::credit::StatementView>> {
-    Ok(Json(s.platform.credit_statement(&user.0, &month).await?))
+    Ok(Json(s.platform.credit().statement(&user.0, &month).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -512,7 +524,7 @@ pub async fn plate_violations(
     user: AuthUser,
     Path(plate): Path<String>,
 ) -> ApiResult<Json<ViolationList>> {
-    let (data, unavailable_cities) = s.platform.outstanding_violations(&user.0, &plate).await?;
+    let (data, unavailable_cities) = s.platform.violations().outstanding(&user.0, &plate).await?;
     Ok(Json(ViolationList {
         data,
         next_cursor: None,
@@ -530,7 +542,7 @@ pub async fn handle_violation(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<DecisionView>)> {
-    let decision = s.platform.handle_violation(&user.0, &id).await?;
+    let decision = s.platform.violations().handle(&user.0, &id).await?;
     Ok((StatusCode::CREATED, Json(decision)))
 }
 
@@ -541,5 +553,5 @@ pub async fn get_licence(
     State(s): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<finepay_core::violations::LicenceView>> {
-    Ok(Json(s.platform.licence(&user.0).await?))
+    Ok(Json(s.platform.violations().licence(&user.0).await?))
 }

@@ -39,8 +39,9 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
             .unwrap_or_default();
         return Ok(Demo { decisions });
     }
+    let accounts = running.platform.accounts();
     let p = &running.platform;
-    let user = match p
+    let user = match accounts
         .register(Registration {
             phone: DEMO_PHONE.into(),
             password: DEMO_PASSWORD.into(),
@@ -50,12 +51,13 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         .await
     {
         Ok(u) => u.id,
-        Err(CoreError::PhoneTaken) => p.login(DEMO_PHONE, DEMO_PASSWORD).await?.user_id,
+        Err(CoreError::PhoneTaken) => accounts.login(DEMO_PHONE, DEMO_PASSWORD).await?.user_id,
         Err(e) => return Err(e.into()),
     };
-    let card = p.link_card(&user, DEMO_CARD, DEMO_NAME).await?;
+    let card = accounts.link_card(&user, DEMO_CARD, DEMO_NAME).await?;
     let idem = IdempotencyKey::new(Some("demo-top-up"), "demo", &json!({}))?;
-    p.top_up(&user, idem, &card.id, Fen::from_fen(100_000))
+    p.wallet()
+        .top_up(&user, idem, &card.id, Fen::from_fen(100_000))
         .await?;
 
     let sandbox = running
@@ -69,7 +71,7 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         owner_id_number: DEMO_ID_NUMBER.into(),
         city_code: "110000".into(),
     })?;
-    p.bind_vehicle(&user, DEMO_PLATE, "184847").await?;
+    p.vehicles().bind(&user, DEMO_PLATE, "184847").await?;
     let mut decisions = Vec::new();
     // One served today (fine only), one served 20 days ago in another city (5 days late).
     for (city, location, days_ago) in [

@@ -84,7 +84,7 @@ async fn sign_in(
     password: &str,
     next: &str,
 ) -> Result<Response, CoreError> {
-    let session = s.platform.login(phone, password).await?;
+    let session = s.platform.accounts().login(phone, password).await?;
     let max_age = s.platform.config().session_ttl.as_secs() as i64;
     let mut response = super::see_other(next);
     if let Some(v) = set_cookie(SESSION_COOKIE, &session.token, max_age, ctx.cookies.secure) {
@@ -132,6 +132,7 @@ pub async fn register(
     let next = safe_next(form.next.as_deref());
     let registered = s
         .platform
+        .accounts()
         .register(Registration {
             phone: form.phone.clone(),
             password: form.password.clone(),
@@ -162,7 +163,7 @@ pub async fn register(
 
 pub async fn logout(State(s): State<AppState>, ctx: Ctx) -> Response {
     if let Some(token) = &ctx.cookies.session {
-        if let Err(e) = s.platform.logout(token).await {
+        if let Err(e) = s.platform.accounts().logout(token).await {
             return super::failure(&ctx, &e);
         }
     }

@@ -36,7 +36,7 @@ pub async fn entry(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NumberQu
     let typed = q.number.unwrap_or_default();
     let mut problems = Vec::new();
     if !typed.trim().is_empty() || ctx.here.contains("number=") {
-        match s.platform.check_decision_number(&typed) {
+        match s.platform.decisions().check_number(&typed) {
             Ok((number, _)) => return see_other(&format!("/fines/{number}")),
             Err(p) => problems.push(Problem::at("number", of_number(ctx.t, &p))),
         }
@@ -60,7 +60,7 @@ pub async fn entry(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NumberQu
 /// checks the format only: no authority is asked and no lookup is counted.
 pub async fn check(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NumberQuery>) -> Response {
     let typed = q.number.unwrap_or_default();
-    let answer = match s.platform.check_decision_number(&typed) {
+    let answer = match s.platform.decisions().check_number(&typed) {
         Ok((_, city)) => json!({
             "valid": true,
             "message": ctx.t.msg_with("num-ok", &[("city", Frame::new(&ctx, String::new(), "").city(&city.name, &city.name_zh))]),
@@ -183,7 +183,8 @@ async fn decision_page(
     let ctx = &signed.ctx;
     let d = match s
         .platform
-        .lookup_decision(&signed.user, &ctx.client, number)
+        .decisions()
+        .lookup(&signed.user, &ctx.client, number)
         .await
     {
         Ok(d) => d,
@@ -197,7 +198,7 @@ async fn decision_page(
             )
         }
         Err(CoreError::InvalidDecisionNumber(_)) | Err(CoreError::DecisionNotFound) => {
-            let problem = match s.platform.check_decision_number(number) {
+            let problem = match s.platform.decisions().check_number(number) {
                 Err(p) => of_number(ctx.t, &p),
                 Ok(_) => ctx.t.msg("err-decision_not_found"),
             };
@@ -212,7 +213,12 @@ async fn decision_page(
         }
         Err(e) => return super::failure(ctx, &e),
     };
-    let options = match s.platform.payment_options(&signed.user, d.amount_due).await {
+    let options = match s
+        .platform
+        .wallet()
+        .payment_options(&signed.user, d.amount_due)
+        .await
+    {
         Ok(o) => o,
         Err(e) => return super::failure(ctx, &e),
     };
@@ -323,6 +329,7 @@ pub async fn pay(
         Ok(request) => loop {
             match s
                 .platform
+                .payments()
                 .pay(&signed.user, key.clone(), request.clone())
                 .await
             {

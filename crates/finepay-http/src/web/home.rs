@@ -30,7 +30,7 @@ fn in_category(c: Category) -> Vec<ServiceView> {
 
 pub async fn home(State(s): State<AppState>, ctx: Ctx) -> Response {
     let favourites = match &ctx.user {
-        Some(u) => s.platform.favourites(u).await.unwrap_or_default(),
+        Some(u) => s.platform.favourites().list(u).await.unwrap_or_default(),
         None => Vec::new(),
     };
     let public_payment = in_category(Category::PublicPayment)
@@ -165,7 +165,8 @@ pub async fn service(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>
     let favourite = match &ctx.user {
         Some(u) => s
             .platform
-            .favourites(u)
+            .favourites()
+            .list(u)
             .await
             .unwrap_or_default()
             .iter()
@@ -204,11 +205,13 @@ pub async fn toggle_favourite(
 ) -> Response {
     let result = if form.action == "remove" {
         s.platform
-            .remove_favourite(&signed.user, &form.service_id)
+            .favourites()
+            .remove(&signed.user, &form.service_id)
             .await
     } else {
         s.platform
-            .add_favourite(&signed.user, &form.service_id)
+            .favourites()
+            .add(&signed.user, &form.service_id)
             .await
     };
     match result {

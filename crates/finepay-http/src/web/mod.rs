@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for Ctx {
             .cloned()
             .ok_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
         let user = match &cookies.session {
-            Some(token) => s.platform.authenticate(token).await.ok(),
+            Some(token) => s.platform.accounts().authenticate(token).await.ok(),
             None => None,
         };
         let here = parts

@@ -35,7 +35,8 @@ pub async fn history(
     let ctx = &signed.ctx;
     match s
         .platform
-        .payments(&signed.user, q.cursor.as_deref(), 20)
+        .payments()
+        .list(&signed.user, q.cursor.as_deref(), 20)
         .await
     {
         Ok((list, next_cursor)) => page(
@@ -87,13 +88,14 @@ pub async fn payment(
     Path(id): Path<String>,
 ) -> Response {
     let ctx = &signed.ctx;
-    let p = match s.platform.payment(&signed.user, &id).await {
+    let p = match s.platform.payments().get(&signed.user, &id).await {
         Ok(p) => p,
         Err(e) => return super::failure(ctx, &e),
     };
     let favourite = s
         .platform
-        .favourites(&signed.user)
+        .favourites()
+        .list(&signed.user)
         .await
         .unwrap_or_default()
         .iter()
@@ -153,14 +155,15 @@ pub async fn receipt(
     if let Some(id) = id.strip_suffix(".pdf") {
         return match s
             .platform
-            .receipt_pdf(&signed.user, id, &ctx.base_url)
+            .receipts()
+            .pdf(&signed.user, id, &ctx.base_url)
             .await
         {
             Ok(pdf) => pdf_response(id, pdf),
             Err(e) => super::failure(ctx, &e),
         };
     }
-    let details = match s.platform.receipt_details(&signed.user, &id).await {
+    let details = match s.platform.receipts().details(&signed.user, &id).await {
         Ok(d) => d,
         Err(e) => return super::failure(ctx, &e),
     };
@@ -264,7 +267,7 @@ pub async fn verify(
     ctx: Ctx,
     Path((id, code)): Path<(String, String)>,
 ) -> Response {
-    let genuine = match s.platform.verify_link(&id, &code).await {
+    let genuine = match s.platform.receipts().verify_link(&id, &code).await {
         Ok(found) => found,
         Err(e) => return super::failure(&ctx, &e),
     };

@@ -60,7 +60,7 @@ async fn vehicles_page(
     vin: String,
 ) -> Response {
     let ctx = &signed.ctx;
-    let bound = match s.platform.vehicles(&signed.user).await {
+    let bound = match s.platform.vehicles().list(&signed.user).await {
         Ok(v) => v,
         Err(e) => return super::failure(ctx, &e),
     };
@@ -68,7 +68,8 @@ async fn vehicles_page(
     for v in bound {
         let (list, unavailable) = s
             .platform
-            .outstanding_violations(&signed.user, &v.plate)
+            .violations()
+            .outstanding(&signed.user, &v.plate)
             .await
             .unwrap_or_default();
         plates.push(PlateCard {
@@ -106,7 +107,7 @@ async fn vehicles_page(
         status,
         &VehiclesPage {
             f: Frame::new(ctx, ctx.t.msg("vehicles-title"), "vehicles"),
-            licence: s.platform.licence(&signed.user).await.ok(),
+            licence: s.platform.violations().licence(&signed.user).await.ok(),
             plates,
             problems,
             plate,
@@ -134,7 +135,8 @@ pub async fn bind(
 ) -> Response {
     match s
         .platform
-        .bind_vehicle(&signed.user, &form.plate, &form.vin_last6)
+        .vehicles()
+        .bind(&signed.user, &form.plate, &form.vin_last6)
         .await
     {
         Ok(_) => see_other("/vehicles"),
@@ -150,7 +152,7 @@ pub async fn unbind(
     signed: SignedIn,
     Path(plate): Path<String>,
 ) -> Response {
-    match s.platform.unbind_vehicle(&signed.user, &plate).await {
+    match s.platform.vehicles().unbind(&signed.user, &plate).await {
         Ok(()) | Err(CoreError::NotFound(_)) => see_other("/vehicles"),
         Err(e) => super::failure(&signed.ctx, &e),
     }
@@ -162,7 +164,7 @@ pub async fn handle(
     signed: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match s.platform.handle_violation(&signed.user, &id).await {
+    match s.platform.violations().handle(&signed.user, &id).await {
         Ok(d) => see_other(&format!("/fines/{}", d.number)),
         Err(e) => {
             let problem = of_error(signed.ctx.t, &e);
@@ -190,7 +192,12 @@ pub struct InboxPage {
 
 pub async fn notifications(State(s): State<AppState>, signed: SignedIn) -> Response {
     let ctx = &signed.ctx;
-    let list = match s.platform.notifications(&signed.user, None, 50).await {
+    let list = match s
+        .platform
+        .notifications()
+        .list(&signed.user, None, 50)
+        .await
+    {
         Ok((list, _)) => list,
         Err(e) => return super::failure(ctx, &e),
     };

@@ -40,13 +40,14 @@ async fn wallet_page(
     notice: Option<String>,
 ) -> Response {
     let ctx = &signed.ctx;
-    let w = match s.platform.wallet(&signed.user).await {
+    let w = match s.platform.wallet().get(&signed.user).await {
         Ok(w) => w,
         Err(e) => return super::failure(ctx, &e),
     };
     let statements = s
         .platform
-        .credit_statements(&signed.user)
+        .credit()
+        .statements(&signed.user)
         .await
         .unwrap_or_default();
     let status = if problems.is_empty() {
@@ -113,6 +114,7 @@ pub async fn link_card(
 ) -> Response {
     match s
         .platform
+        .accounts()
         .link_card(&signed.user, &form.number, &form.holder_name)
         .await
     {
@@ -186,6 +188,7 @@ pub async fn top_up(
     ) {
         Ok(key) => {
             s.platform
+                .wallet()
                 .top_up(&signed.user, key, &form.card_id, amount)
                 .await
         }
@@ -233,7 +236,8 @@ pub async fn repay(
     ) {
         Ok(key) => {
             s.platform
-                .repay_credit(&signed.user, key, amount, source)
+                .credit()
+                .repay(&signed.user, key, amount, source)
                 .await
         }
         Err(e) => Err(e),
