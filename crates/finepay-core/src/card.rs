@@ -47,7 +47,7 @@ pub(crate) trait Charge: Send + Sync + 'static {
     /// The idempotency key the request came with (absent for rows older than keys).
     fn idempotency_key(&self) -> Option<&str>;
     /// When the request came (the key's claim time).
-    fn created_at(&self) -> &str;
+    fn created_at(&self) -> chrono::DateTime<chrono::Utc>;
     /// The bank's idempotency reference (the row's id).
     fn reference(&self) -> &str;
     /// In fen.
@@ -90,7 +90,7 @@ fn claim_in(
         charge.user_id(),
         &idem.key,
         &idem.request_hash,
-        charge.created_at(),
+        &finepay_store::time_text(charge.created_at()),
     )? {
         idempotency::KeyState::Claimed => {}
         other => return answer_existing(other, &idem.request_hash).map(Some),

@@ -16,7 +16,7 @@ use finepay_domain::statement::{self, StatementDays, StatementStatus};
 use finepay_domain::{ledger, ChargeStatus, Fen, PayMethodKind, TxKind};
 use finepay_store::repo::credit::{self, CreditPosting, RepaymentRow};
 use finepay_store::repo::users;
-use finepay_store::{now_text, Db, Sql};
+use finepay_store::{Db, Sql};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,10 +97,8 @@ impl RepaymentSource {
     }
 }
 
-fn shanghai_date(rfc3339: &str) -> Option<NaiveDate> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .ok()
-        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())
+fn shanghai_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
 }
 
 /// Builds every statement from the credit account's postings (oldest month first). Pure.
@@ -114,13 +112,11 @@ pub fn statements(
     let paid: i64 = postings
         .iter()
         .filter(|p| matches!(p.kind, TxKind::CreditRepayment | TxKind::Refund))
-        .map(|p| p.amount)
+        .map(|p| p.amount.fen())
         .sum();
     let mut months: Vec<((i32, u32), Vec<&CreditPosting>)> = Vec::new();
     for p in postings {
-        let Some(date) = shanghai_date(&p.created_at) else {
-            continue;
-        };
+        let date = shanghai_date(p.created_at);
         let key = (date.year(), date.month());
         match months.last_mut() {
             Some((k, lines)) if *k == key => lines.push(p),
@@ -134,12 +130,12 @@ pub fn statements(
             let charges: i64 = ps
                 .iter()
                 .filter(|p| p.kind == TxKind::Payment)
-                .map(|p| -p.amount)
+                .map(|p| -p.amount.fen())
                 .sum();
             let refunds: i64 = ps
                 .iter()
                 .filter(|p| p.kind == TxKind::Refund)
-                .map(|p| p.amount)
+                .map(|p| p.amount.fen())
                 .sum();
             let new_balance = charges - refunds;
             charged_through += charges;
@@ -159,13 +155,13 @@ pub fn statements(
                 lines: ps
                     .iter()
                     .map(|p| StatementLine {
-                        at: p.created_at.clone(),
+                        at: finepay_store::time_text(p.created_at),
                         kind: match p.kind {
                             TxKind::Payment => StatementLineKind::Charge,
                             TxKind::Refund => StatementLineKind::Refund,
                             TxKind::CreditRepayment | TxKind::TopUp => StatementLineKind::Repayment,
                         },
-                        amount: p.amount.abs(),
+                        amount: p.amount.fen().abs(),
                         reference: p.reference.clone(),
                     })
                     .collect(),
@@ -252,12 +248,12 @@ impl Credit {
             }
             RepaymentSource::Balance => None,
         };
-        let now = now_text();
+        let now = finepay_store::now();
         let id = new_id("rpy");
         let row = RepaymentRow {
             id: id.clone(),
             user_id: user_id.to_string(),
-            amount: amount.fen(),
+            amount,
             source: if card.is_some() {
                 PayMethodKind::Card
             } else {
@@ -270,7 +266,7 @@ impl Credit {
             failure_reason: None,
             ledger_tx_id: None,
             idempotency_key: Some(idem.key.clone()),
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
         };
         let charge = RepaymentCharge {
@@ -325,8 +321,8 @@ impl Charge for RepaymentCharge {
         self.row.idempotency_key.as_deref()
     }
 
-    fn created_at(&self) -> &str {
-        &self.row.created_at
+    fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row.created_at
     }
 
     fn reference(&self) -> &str {
@@ -334,7 +330,7 @@ impl Charge for RepaymentCharge {
     }
 
     fn amount(&self) -> i64 {
-        self.row.amount
+        self.row.amount.fen()
     }
 
     /// More than is owed (less card repayments already under way: they hold their amount until
@@ -343,7 +339,7 @@ impl Charge for RepaymentCharge {
     fn refusal(&self, c: &dyn Sql) -> Result<Option<CoreError>, CoreError> {
         let row = &self.row;
         let owed = owed_less_pending(c, &row.user_id)?;
-        if row.amount > owed {
+        if row.amount.fen() > owed {
             return Ok(Some(CoreError::invalid(
                 "amount",
                 format!("you owe {owed} fen on your credit line; repay at most that"),
@@ -351,10 +347,10 @@ impl Charge for RepaymentCharge {
         }
         if row.source == PayMethodKind::Balance {
             let balance = books::wallet_balance(c, &row.user_id, true)?;
-            if balance < row.amount {
+            if balance < row.amount.fen() {
                 return Ok(Some(CoreError::InsufficientFunds {
                     balance,
-                    amount: row.amount,
+                    amount: row.amount.fen(),
                 }));
             }
         }
@@ -367,7 +363,7 @@ impl Charge for RepaymentCharge {
 
     fn succeed(&self, c: &dyn Sql, now: &str) -> Result<Reply, CoreError> {
         let row = &self.row;
-        let amount = Fen::from_fen(row.amount);
+        let amount = row.amount;
         let tx = match row.source {
             PayMethodKind::Card => ledger::credit_repayment(&row.user_id, &self.bank_code, amount),
             PayMethodKind::Balance | PayMethodKind::Credit => {
@@ -412,13 +408,13 @@ fn body(row: &RepaymentRow, status: ChargeStatus) -> String {
     serde_json::to_string(&RepaymentView {
         id: row.id.clone(),
         status: status.as_str().into(),
-        amount: row.amount,
+        amount: row.amount.fen(),
         currency: "CNY".into(),
         source: RepaymentSourceView {
             kind: row.source.as_str().into(),
             last4: row.card_last4.clone(),
         },
-        created_at: row.created_at.clone(),
+        created_at: finepay_store::time_text(row.created_at),
     })
     .unwrap_or_default()
 }
@@ -433,8 +429,8 @@ mod tests {
             transaction_id: "t".into(),
             kind: TxKind::parse(kind).unwrap(),
             reference: "r".into(),
-            created_at: at.into(),
-            amount,
+            created_at: finepay_store::parse_time(at).unwrap(),
+            amount: Fen::from_fen(amount),
         }
     }
 

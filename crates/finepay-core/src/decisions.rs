@@ -249,7 +249,7 @@ pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, Cor
         plate: record.plate,
         owner_name: record.owner_name,
         violation_json,
-        fine: record.fine_fen,
+        fine: Fen::from_fen(record.fine_fen),
         points: i64::from(record.points),
         issued_on: record.issued_on.to_string(),
         fetched_at: now_text(),
@@ -277,7 +277,7 @@ fn from_snapshot(row: DecisionRow, source: Source) -> Result<CurrentDecision, Co
         .issued_on
         .parse()
         .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
-    let charges = charges_on(Fen::from_fen(row.fine), issued_on, today_in_china());
+    let charges = charges_on(row.fine, issued_on, today_in_china());
     Ok(CurrentDecision {
         row,
         violation,

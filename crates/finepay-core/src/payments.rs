@@ -23,7 +23,7 @@ use finepay_domain::{
 };
 use finepay_store::repo::payments::PaymentRow;
 use finepay_store::repo::{decisions, payments, receipts, users};
-use finepay_store::{now_text, Db, Sql};
+use finepay_store::{Db, Sql};
 use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,16 +204,16 @@ impl Payments {
             }
             _ => None,
         };
-        let now = now_text();
+        let now = finepay_store::now();
         let id = new_id("pay");
         let payment = PaymentRow {
             id: id.clone(),
             user_id: user_id.to_string(),
             decision_number: number.as_str().to_string(),
             city_code: current.row.city_code.clone(),
-            amount: current.charges.amount_due.fen(),
-            fine: current.charges.fine.fen(),
-            late_fee: current.charges.late_fee.fen(),
+            amount: current.charges.amount_due,
+            fine: current.charges.fine,
+            late_fee: current.charges.late_fee,
             method: req.method.kind(),
             card_id: card.as_ref().map(|c| c.id.clone()),
             card_last4: card.as_ref().map(|c| c.last4.clone()),
@@ -226,7 +226,7 @@ impl Payments {
             authority_confirmed_at: None,
             authority_reason: None,
             idempotency_key: Some(idem.key.clone()),
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             refund_receipt_id: None,
         };
@@ -260,11 +260,9 @@ impl Payments {
         let notice = PaymentNotice {
             payment_id: payment.id.clone(),
             decision_number: payment.decision_number.clone(),
-            amount_fen: payment.amount,
+            amount_fen: payment.amount.fen(),
             // When the payer paid, not when it settled: the authority prices the late fee by it.
-            paid_at: chrono::DateTime::parse_from_rfc3339(&payment.created_at)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .unwrap_or_else(|_| chrono::Utc::now()),
+            paid_at: payment.created_at,
         };
         Ok(PaymentCharge {
             payment,
@@ -293,7 +291,7 @@ impl Payments {
             let payer = user.map(|u| u.name).unwrap_or_default();
             let city =
                 CityCode::parse(&row.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
-            let tx = ledger::pay_by_card(&self.terms.bank_code, &city, Fen::from_fen(row.amount))
+            let tx = ledger::pay_by_card(&self.terms.bank_code, &city, row.amount)
                 .map_err(|e| CoreError::Internal(e.to_string()))?;
             charges.push(Box::new(self.prepare_charge(row, &payer, tx)?));
         }
@@ -330,7 +328,7 @@ impl Payments {
                 let before = match cursor {
                     Some(id) => {
                         match payments::find_payment(c, &id)?.filter(|p| p.user_id == uid) {
-                            Some(p) => Some((p.created_at, p.id)),
+                            Some(p) => Some((finepay_store::time_text(p.created_at), p.id)),
                             // A cursor that is not one of ours would restart the list: refuse it.
                             None => return Ok(None),
                         }
@@ -370,8 +368,8 @@ impl Charge for PaymentCharge {
         self.payment.idempotency_key.as_deref()
     }
 
-    fn created_at(&self) -> &str {
-        &self.payment.created_at
+    fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.payment.created_at
     }
 
     fn reference(&self) -> &str {
@@ -382,7 +380,7 @@ impl Charge for PaymentCharge {
     }
 
     fn amount(&self) -> i64 {
-        self.payment.amount
+        self.payment.amount.fen()
     }
 
     /// A revoked decision, one that already has a live payment, or (balance, credit) too little
@@ -397,7 +395,7 @@ impl Charge for PaymentCharge {
         if payments::live_payment_of_decision(c, &p.decision_number)?.is_some() {
             return Ok(Some(CoreError::DecisionAlreadyPaid));
         }
-        let (user, amount) = (&p.user_id, p.amount);
+        let (user, amount) = (&p.user_id, p.amount.fen());
         match p.method {
             PayMethodKind::Balance => {
                 let balance = books::wallet_balance(c, user, true)?;
@@ -466,7 +464,7 @@ impl PaymentCharge {
             status: PaymentStatus::Succeeded,
             ledger_tx_id: Some(tx_id),
             receipt_id: Some(self.receipt.id.clone()),
-            updated_at: now.to_string(),
+            updated_at: finepay_store::parse_time(now).unwrap_or(self.payment.updated_at),
             ..self.payment.clone()
         }
     }

@@ -169,9 +169,9 @@ impl Receipts {
             },
             "payee": city.map(|c| c.payee.as_str()).unwrap_or_default(),
             "payer_masked": mask_name(payer_name),
-            "fine": payment.fine,
-            "late_fee": payment.late_fee,
-            "amount": payment.amount,
+            "fine": payment.fine.fen(),
+            "late_fee": payment.late_fee.fen(),
+            "amount": payment.amount.fen(),
             "currency": "CNY",
             "method": method,
         });

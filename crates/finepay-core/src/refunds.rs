@@ -121,7 +121,7 @@ impl Refunds {
             },
             "payee": city.map(|c| c.payee.as_str()).unwrap_or_default(),
             "payer_masked": mask_name(payer),
-            "amount": p.amount,
+            "amount": p.amount.fen(),
             "currency": "CNY",
             "method": { "type": p.method.as_str(), "last4": p.card_last4 },
             "reason": reason,
@@ -161,7 +161,11 @@ impl Refunds {
             .clone()
             .unwrap_or_else(|| payment.id.clone());
         self.bank
-            .refund(&format!("rfd_{}", payment.id), &charge, payment.amount)
+            .refund(
+                &format!("rfd_{}", payment.id),
+                &charge,
+                payment.amount.fen(),
+            )
             .await
     }
 }
@@ -177,11 +181,11 @@ fn credit_refund(
     let city =
         CityCode::parse(&payment.city_code).map_err(|e| CoreError::Internal(e.to_string()))?;
     let owed = crate::credit::owed_less_pending(c, &payment.user_id)?;
-    let to_credit = payment.amount.min(owed);
-    let to_balance = payment.amount - to_credit;
+    let to_credit = payment.amount.fen().min(owed);
+    let to_balance = payment.amount.fen() - to_credit;
     let mut postings = vec![Posting {
         account: Account::AuthorityPayable(city),
-        amount: Fen::from_fen(-payment.amount),
+        amount: Fen::from_fen(-payment.amount.fen()),
     }];
     if to_credit > 0 {
         postings.push(Posting {

@@ -9,7 +9,7 @@ use crate::{new_id, CoreError};
 use finepay_domain::StatementStatus;
 use finepay_domain::{ledger, Account, ChargeStatus, Fen};
 use finepay_store::repo::{top_ups, users};
-use finepay_store::{now_text, Db, Sql};
+use finepay_store::{Db, Sql};
 
 /// One way to pay an amount (see [`Platform::payment_options`]).
 #[derive(Clone, Debug)]
@@ -139,19 +139,19 @@ impl Wallet {
                     "no linked card with this id; link it with POST /api/v1/cards",
                 )
             })?;
-        let now = now_text();
+        let now = finepay_store::now();
         let id = new_id("top");
         let row = top_ups::TopUpRow {
             id: id.clone(),
             user_id: user_id.to_string(),
             card_id: card.id.clone(),
-            amount: amount.fen(),
+            amount,
             status: ChargeStatus::Processing,
             bank_reference: id,
             failure_reason: None,
             ledger_tx_id: None,
             idempotency_key: Some(idem.key.clone()),
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
         };
         let charge = TopUpCharge {
@@ -201,8 +201,8 @@ impl Charge for TopUpCharge {
         self.row.idempotency_key.as_deref()
     }
 
-    fn created_at(&self) -> &str {
-        &self.row.created_at
+    fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row.created_at
     }
 
     fn reference(&self) -> &str {
@@ -210,7 +210,7 @@ impl Charge for TopUpCharge {
     }
 
     fn amount(&self) -> i64 {
-        self.row.amount
+        self.row.amount.fen()
     }
 
     fn refusal(&self, _c: &dyn Sql) -> Result<Option<CoreError>, CoreError> {
@@ -223,7 +223,7 @@ impl Charge for TopUpCharge {
 
     fn succeed(&self, c: &dyn Sql, now: &str) -> Result<Reply, CoreError> {
         let row = &self.row;
-        let tx = ledger::top_up(&row.user_id, &self.bank_code, Fen::from_fen(row.amount))
+        let tx = ledger::top_up(&row.user_id, &self.bank_code, row.amount)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let tx_id = books::post(c, &tx, &row.id, now)?;
         // Only a top-up still processing may be credited; otherwise the job rolls back whole.
@@ -260,10 +260,10 @@ fn top_up_body(row: &top_ups::TopUpRow, status: ChargeStatus) -> String {
     let view = TopUpView {
         id: row.id.clone(),
         status: status.as_str().into(),
-        amount: row.amount,
+        amount: row.amount.fen(),
         currency: "CNY".into(),
         card_id: row.card_id.clone(),
-        created_at: row.created_at.clone(),
+        created_at: finepay_store::time_text(row.created_at),
     };
     serde_json::to_string(&view).unwrap_or_default()
 }

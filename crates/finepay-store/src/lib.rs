@@ -180,3 +180,16 @@ pub fn now_text() -> String {
 pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// Now, to the millisecond the store keeps (so a row built with it equals the row read back).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    parse_time(&time_text(now)).unwrap_or(now)
+}
+
+/// A time as the store writes it (RFC 3339), or `None`.
+pub fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}

@@ -6,6 +6,7 @@
 //! NULL. Statements are prepared once per connection and cached.
 
 use crate::StoreError;
+use chrono::{DateTime, Utc};
 use finepay_domain::Fen;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -33,6 +34,12 @@ impl From<u32> for Param<'_> {
 impl From<u16> for Param<'_> {
     fn from(v: u16) -> Self {
         Param::Int(i64::from(v))
+    }
+}
+
+impl From<Fen> for Param<'_> {
+    fn from(v: Fen) -> Self {
+        Param::Int(v.fen())
     }
 }
 
@@ -149,6 +156,23 @@ impl Row {
     /// A column of fen.
     pub fn fen(&self, name: &str) -> Result<Fen, StoreError> {
         self.int(name).map(Fen::from_fen)
+    }
+
+    /// A column of time (RFC 3339 UTC text, as [`crate::time_text`] writes it).
+    pub fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError> {
+        let text = self.text(name)?;
+        crate::parse_time(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("column {name}: not a time: {text:?}")))
+    }
+
+    /// A nullable column of time.
+    pub fn opt_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.opt_text(name)? {
+            None => Ok(None),
+            Some(text) => crate::parse_time(&text)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt(format!("column {name}: not a time: {text:?}"))),
+        }
     }
 }
 

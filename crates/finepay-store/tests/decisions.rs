@@ -2,7 +2,7 @@
 //! decision just before the authority revoked it).
 #![allow(clippy::unwrap_used)]
 
-use finepay_domain::DecisionStatus;
+use finepay_domain::{DecisionStatus, Fen};
 use finepay_store::repo::decisions::{self, DecisionRow};
 use finepay_store::{Db, DbLocation, StoreError, WriterConfig};
 
@@ -14,7 +14,7 @@ fn copy(number: &str, status: &str) -> DecisionRow {
         plate: "京A12345".into(),
         owner_name: "张三丰".into(),
         violation_json: "{}".into(),
-        fine: 20_000,
+        fine: Fen::from_fen(20_000),
         points: 6,
         issued_on: "2026-11-01".into(),
         fetched_at: "2026-11-27T00:00:00.000Z".into(),

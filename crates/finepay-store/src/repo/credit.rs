@@ -1,14 +1,15 @@
 //! The credit line: repayments, and the postings on a user's credit account that statements are
 //! computed from.
 
-use crate::{params, Row, Sql, StoreError};
-use finepay_domain::{ChargeStatus, PayMethodKind, TxKind};
+use crate::{params, time_text, Row, Sql, StoreError};
+use chrono::{DateTime, Utc};
+use finepay_domain::{ChargeStatus, Fen, PayMethodKind, TxKind};
 
 #[derive(Clone, Debug)]
 pub struct RepaymentRow {
     pub id: String,
     pub user_id: String,
-    pub amount: i64,
+    pub amount: Fen,
     /// `Balance` or `Card`.
     pub source: PayMethodKind,
     pub card_id: Option<String>,
@@ -18,18 +19,19 @@ pub struct RepaymentRow {
     pub failure_reason: Option<String>,
     pub ledger_tx_id: Option<String>,
     pub idempotency_key: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 pub fn insert_repayment(c: &dyn Sql, r: &RepaymentRow) -> Result<(), StoreError> {
+    let (created_at, updated_at) = (time_text(r.created_at), time_text(r.updated_at));
     c.execute(
         "INSERT INTO credit_repayments (id, user_id, amount, source_type, card_id, card_last4, status,
             bank_reference, failure_reason, ledger_tx_id, idempotency_key, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         params![
             &r.id, &r.user_id, r.amount, r.source.as_str(), &r.card_id, &r.card_last4, r.status.as_str(), &r.bank_reference,
-            &r.failure_reason, &r.ledger_tx_id, &r.idempotency_key, &r.created_at, &r.updated_at
+            &r.failure_reason, &r.ledger_tx_id, &r.idempotency_key, &created_at, &updated_at
         ],
     )?;
     Ok(())
@@ -68,8 +70,8 @@ pub struct CreditPosting {
     pub transaction_id: String,
     pub kind: TxKind,
     pub reference: String,
-    pub created_at: String,
-    pub amount: i64,
+    pub created_at: DateTime<Utc>,
+    pub amount: Fen,
 }
 
 fn posting(r: Row) -> Result<CreditPosting, StoreError> {
@@ -77,8 +79,8 @@ fn posting(r: Row) -> Result<CreditPosting, StoreError> {
         transaction_id: r.text("transaction_id")?,
         kind: r.named("kind", TxKind::parse)?,
         reference: r.text("reference")?,
-        created_at: r.text("created_at")?,
-        amount: r.int("amount")?,
+        created_at: r.time("created_at")?,
+        amount: r.fen("amount")?,
     })
 }
 
@@ -111,7 +113,7 @@ pub fn processing_repayments(
         Ok(RepaymentRow {
             id: r.text("id")?,
             user_id: r.text("user_id")?,
-            amount: r.int("amount")?,
+            amount: r.fen("amount")?,
             source: r.named("source_type", PayMethodKind::parse)?,
             card_id: r.opt_text("card_id")?,
             card_last4: r.opt_text("card_last4")?,
@@ -120,8 +122,8 @@ pub fn processing_repayments(
             failure_reason: r.opt_text("failure_reason")?,
             ledger_tx_id: r.opt_text("ledger_tx_id")?,
             idempotency_key: r.opt_text("idempotency_key")?,
-            created_at: r.text("created_at")?,
-            updated_at: r.text("updated_at")?,
+            created_at: r.time("created_at")?,
+            updated_at: r.time("updated_at")?,
         })
     })
     .collect()

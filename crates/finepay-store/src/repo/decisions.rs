@@ -2,7 +2,7 @@
 //! authority is unreachable.
 
 use crate::{params, Param, Sql, StoreError};
-use finepay_domain::DecisionStatus;
+use finepay_domain::{DecisionStatus, Fen};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionRow {
@@ -12,7 +12,7 @@ pub struct DecisionRow {
     pub plate: String,
     pub owner_name: String,
     pub violation_json: String,
-    pub fine: i64,
+    pub fine: Fen,
     pub points: i64,
     pub issued_on: String,
     pub fetched_at: String,
@@ -95,7 +95,7 @@ pub fn find_decision(c: &dyn Sql, number: &str) -> Result<Option<DecisionRow>, S
             plate: r.text("plate")?,
             owner_name: r.text("owner_name")?,
             violation_json: r.text("violation_json")?,
-            fine: r.int("fine")?,
+            fine: r.fen("fine")?,
             points: r.int("points")?,
             issued_on: r.text("issued_on")?,
             fetched_at: r.text("fetched_at")?,

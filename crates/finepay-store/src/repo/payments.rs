@@ -1,7 +1,8 @@
 //! Payments of penalty decisions.
 
-use crate::{params, Row, Sql, StoreError};
-use finepay_domain::{AuthoritySync, PayMethodKind, PaymentStatus};
+use crate::{params, time_text, Row, Sql, StoreError};
+use chrono::{DateTime, Utc};
+use finepay_domain::{AuthoritySync, Fen, PayMethodKind, PaymentStatus};
 
 #[derive(Clone, Debug)]
 pub struct PaymentRow {
@@ -9,9 +10,9 @@ pub struct PaymentRow {
     pub user_id: String,
     pub decision_number: String,
     pub city_code: String,
-    pub amount: i64,
-    pub fine: i64,
-    pub late_fee: i64,
+    pub amount: Fen,
+    pub fine: Fen,
+    pub late_fee: Fen,
     pub method: PayMethodKind,
     pub card_id: Option<String>,
     pub card_last4: Option<String>,
@@ -21,11 +22,11 @@ pub struct PaymentRow {
     pub ledger_tx_id: Option<String>,
     pub receipt_id: Option<String>,
     pub authority_status: AuthoritySync,
-    pub authority_confirmed_at: Option<String>,
+    pub authority_confirmed_at: Option<DateTime<Utc>>,
     pub authority_reason: Option<String>,
     pub idempotency_key: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// Set when the payment is refunded (not written by `insert_payment`).
     pub refund_receipt_id: Option<String>,
 }
@@ -45,9 +46,9 @@ fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
         user_id: r.text("user_id")?,
         decision_number: r.text("decision_number")?,
         city_code: r.text("city_code")?,
-        amount: r.int("amount")?,
-        fine: r.int("fine")?,
-        late_fee: r.int("late_fee")?,
+        amount: r.fen("amount")?,
+        fine: r.fen("fine")?,
+        late_fee: r.fen("late_fee")?,
         method: r.named("method_type", PayMethodKind::parse)?,
         card_id: r.opt_text("card_id")?,
         card_last4: r.opt_text("card_last4")?,
@@ -57,11 +58,11 @@ fn from_row(r: Row) -> Result<PaymentRow, StoreError> {
         ledger_tx_id: r.opt_text("ledger_tx_id")?,
         receipt_id: r.opt_text("receipt_id")?,
         authority_status: r.named("authority_status", AuthoritySync::parse)?,
-        authority_confirmed_at: r.opt_text("authority_confirmed_at")?,
+        authority_confirmed_at: r.opt_time("authority_confirmed_at")?,
         authority_reason: r.opt_text("authority_reason")?,
         idempotency_key: r.opt_text("idempotency_key")?,
-        created_at: r.text("created_at")?,
-        updated_at: r.text("updated_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
         refund_receipt_id: r.opt_text("refund_receipt_id")?,
     })
 }
@@ -77,6 +78,8 @@ pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
         "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
          $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     );
+    let confirmed_at = p.authority_confirmed_at.map(time_text);
+    let (created_at, updated_at) = (time_text(p.created_at), time_text(p.updated_at));
     c.execute(
         &sql,
         params![
@@ -96,11 +99,11 @@ pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
             &p.ledger_tx_id,
             &p.receipt_id,
             p.authority_status.as_str(),
-            &p.authority_confirmed_at,
+            &confirmed_at,
             &p.authority_reason,
             &p.idempotency_key,
-            &p.created_at,
-            &p.updated_at
+            &created_at,
+            &updated_at
         ],
     )?;
     Ok(())

@@ -1,21 +1,22 @@
 //! Wallet top-ups from a linked card.
 
-use crate::{params, Row, Sql, StoreError};
-use finepay_domain::ChargeStatus;
+use crate::{params, time_text, Row, Sql, StoreError};
+use chrono::{DateTime, Utc};
+use finepay_domain::{ChargeStatus, Fen};
 
 #[derive(Clone, Debug)]
 pub struct TopUpRow {
     pub id: String,
     pub user_id: String,
     pub card_id: String,
-    pub amount: i64,
+    pub amount: Fen,
     pub status: ChargeStatus,
     pub bank_reference: String,
     pub failure_reason: Option<String>,
     pub ledger_tx_id: Option<String>,
     pub idempotency_key: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, user_id, card_id, amount, status, bank_reference, failure_reason,
@@ -26,14 +27,14 @@ fn from_row(r: Row) -> Result<TopUpRow, StoreError> {
         id: r.text("id")?,
         user_id: r.text("user_id")?,
         card_id: r.text("card_id")?,
-        amount: r.int("amount")?,
+        amount: r.fen("amount")?,
         status: r.named("status", ChargeStatus::parse)?,
         bank_reference: r.text("bank_reference")?,
         failure_reason: r.opt_text("failure_reason")?,
         ledger_tx_id: r.opt_text("ledger_tx_id")?,
         idempotency_key: r.opt_text("idempotency_key")?,
-        created_at: r.text("created_at")?,
-        updated_at: r.text("updated_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
     })
 }
 
@@ -41,6 +42,7 @@ pub fn insert_top_up(c: &dyn Sql, t: &TopUpRow) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO top_ups ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     );
+    let (created_at, updated_at) = (time_text(t.created_at), time_text(t.updated_at));
     c.execute(
         &sql,
         params![
@@ -53,8 +55,8 @@ pub fn insert_top_up(c: &dyn Sql, t: &TopUpRow) -> Result<(), StoreError> {
             &t.failure_reason,
             &t.ledger_tx_id,
             &t.idempotency_key,
-            &t.created_at,
-            &t.updated_at
+            &created_at,
+            &updated_at
         ],
     )?;
     Ok(())
