@@ -18,6 +18,8 @@ mod writer;
 
 pub use crate::postgres::PgConn;
 pub use error::StoreError;
+/// The SQLite migrations in order, for tests that build an older schema.
+pub use migrate::SQLITE as SQLITE_MIGRATIONS;
 pub use pool::{BoxedConn, ReadPool};
 pub use sql::{Backend, Param, Row, Sql, Value};
 pub use sqlite::open_sqlite;

@@ -5,7 +5,8 @@
 use crate::sql::{Backend, Sql};
 use crate::{params, StoreError};
 
-const SQLITE: &[&str] = &[
+/// The SQLite migrations in order (the `n`th sets `user_version = n`).
+pub const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foundation.sql"),
     include_str!("../migrations/sqlite/0002_notifications.sql"),
     include_str!("../migrations/sqlite/0003_vehicles.sql"),

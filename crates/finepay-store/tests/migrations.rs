@@ -4,18 +4,6 @@
 use finepay_store::repo::idempotency::{self, KeyState};
 use finepay_store::{Db, DbLocation, WriterConfig};
 
-const UP_TO_9: [&str; 9] = [
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/sqlite/0002_notifications.sql"),
-    include_str!("../migrations/sqlite/0003_vehicles.sql"),
-    include_str!("../migrations/sqlite/0004_refund_receipts.sql"),
-    include_str!("../migrations/sqlite/0005_credit.sql"),
-    include_str!("../migrations/sqlite/0006_outbox_groups.sql"),
-    include_str!("../migrations/sqlite/0007_decision_revocations.sql"),
-    include_str!("../migrations/sqlite/0008_favourites.sql"),
-    include_str!("../migrations/sqlite/0009_status_checks.sql"),
-];
-
 #[tokio::test]
 async fn stored_replies_keep_their_outcome_by_name_after_migration_10() {
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +11,7 @@ async fn stored_replies_keep_their_outcome_by_name_after_migration_10() {
     {
         // A database as version 9 left it, with a created reply, a refusal and a key still running.
         let old = rusqlite::Connection::open(&path).unwrap();
-        for sql in UP_TO_9 {
+        for sql in &finepay_store::SQLITE_MIGRATIONS[..9] {
             old.execute_batch(sql).unwrap();
         }
         old.execute_batch(
