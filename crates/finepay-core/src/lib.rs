@@ -46,7 +46,7 @@ pub use error::{CoreError, ErrorCode};
 pub use favourites::Favourites;
 pub use idempotency::{IdempotencyKey, Outcome, Reply};
 pub use notifications::{NotificationView, Notifications};
-pub use payments::{PayMethod, PayRequest};
+pub use payments::{parse_plate, PayMethod, PayRequest};
 pub use platform::{Platform, PlatformConfig};
 pub use ratelimit::LookupLimits;
 pub use vehicles::{VehicleView, Vehicles};

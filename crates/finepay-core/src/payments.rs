@@ -61,6 +61,11 @@ pub struct PayRequest {
     pub method: PayMethod,
 }
 
+/// A plate as a person typed it, or `invalid_plate` saying what is wrong (for the edges).
+pub fn parse_plate(raw: &str) -> Result<Plate, CoreError> {
+    Plate::parse(raw).map_err(|e| CoreError::InvalidPlate(e.to_string()))
+}
+
 impl PayRequest {
     /// A payment request from what the payer typed: the decision number and the plate parsed
     /// here, at the edge, so that the use case works on checked values only.
@@ -73,8 +78,7 @@ impl PayRequest {
         let decision_number = DecisionNumber::parse(decision_number).map_err(|e| {
             CoreError::InvalidDecisionNumber(crate::NumberProblem::Shape(e).to_string())
         })?;
-        let confirm_plate =
-            Plate::parse(confirm_plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
+        let confirm_plate = parse_plate(confirm_plate)?;
         Ok(PayRequest {
             decision_number,
             amount,

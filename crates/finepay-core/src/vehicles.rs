@@ -33,10 +33,9 @@ impl Vehicles {
     pub async fn bind(
         &self,
         user_id: &str,
-        plate: &str,
+        plate: &Plate,
         vin_last6: &str,
     ) -> Result<VehicleView, CoreError> {
-        let plate = Plate::parse(plate).map_err(|e| CoreError::InvalidPlate(e.to_string()))?;
         let vin_last6 = vin_last6.trim().to_uppercase();
         if vin_last6.len() != 6 || !vin_last6.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(CoreError::invalid(

@@ -403,7 +403,11 @@ pub async fn bind_vehicle(
     let v = s
         .platform
         .vehicles()
-        .bind(&user.0, &body.value.plate, &body.value.vin_last6)
+        .bind(
+            &user.0,
+            &finepay_core::parse_plate(&body.value.plate)?,
+            &body.value.vin_last6,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }

@@ -71,7 +71,9 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         owner_id_number: DEMO_ID_NUMBER.into(),
         city_code: "110000".into(),
     })?;
-    p.vehicles().bind(&user, DEMO_PLATE, "184847").await?;
+    p.vehicles()
+        .bind(&user, &finepay_core::parse_plate(DEMO_PLATE)?, "184847")
+        .await?;
     let mut decisions = Vec::new();
     // One served today (fine only), one served 20 days ago in another city (5 days late).
     for (city, location, days_ago) in [

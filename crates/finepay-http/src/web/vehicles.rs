@@ -133,12 +133,16 @@ pub async fn bind(
     signed: SignedIn,
     Form(form): Form<BindForm>,
 ) -> Response {
-    match s
-        .platform
-        .vehicles()
-        .bind(&signed.user, &form.plate, &form.vin_last6)
-        .await
-    {
+    let bound = match finepay_core::parse_plate(&form.plate) {
+        Ok(plate) => {
+            s.platform
+                .vehicles()
+                .bind(&signed.user, &plate, &form.vin_last6)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match bound {
         Ok(_) => see_other("/vehicles"),
         Err(e) => {
             let problem = of_error(signed.ctx.t, &e);
