@@ -1,6 +1,7 @@
 //! Users, sessions and linked cards.
 
 use crate::hashing::HashPool;
+use crate::ratelimit::RateLimiter;
 use crate::views::{CardView, SessionView, UserView};
 use crate::{new_id, CoreError};
 use argon2::password_hash::{
@@ -36,6 +37,11 @@ pub struct Accounts {
     hashing: Arc<HashPool>,
     bank: Arc<dyn finepay_bank::Bank>,
     session_ttl: Duration,
+    /// Sign-ins per phone number and per client address, checked before any password is hashed,
+    /// so a flood from one address cannot fill the hashing threads' queue for everyone.
+    sign_ins: Arc<RateLimiter>,
+    /// Registrations per client address.
+    registrations: Arc<RateLimiter>,
 }
 
 impl Accounts {
@@ -44,16 +50,22 @@ impl Accounts {
         hashing: Arc<HashPool>,
         bank: Arc<dyn finepay_bank::Bank>,
         session_ttl: Duration,
+        sign_in: crate::LookupLimits,
+        registration: crate::LookupLimits,
     ) -> Accounts {
         Accounts {
             db,
             hashing,
             bank,
             session_ttl,
+            sign_ins: Arc::new(RateLimiter::new(sign_in)),
+            registrations: Arc::new(RateLimiter::new(registration)),
         }
     }
 
-    pub async fn register(&self, r: Registration) -> Result<UserView, CoreError> {
+    /// Registers a user, asked from `client` (an address).
+    pub async fn register(&self, r: Registration, client: &str) -> Result<UserView, CoreError> {
+        self.registrations.admit_client(client)?;
         let phone =
             Phone::parse(&r.phone).map_err(|e| CoreError::invalid("phone", e.to_string()))?;
         let id_number = IdNumber::parse(&r.id_number)
@@ -107,8 +119,16 @@ impl Accounts {
         }
     }
 
-    /// Signs in; the token is returned once and only its hash is stored.
-    pub async fn login(&self, phone: &str, password: &str) -> Result<SessionView, CoreError> {
+    /// Signs in, asked from `client` (an address); a wrong password costs more. The token is
+    /// returned once and only its hash is stored.
+    pub async fn login(
+        &self,
+        phone: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<SessionView, CoreError> {
+        self.sign_ins.admit(phone, client)?;
+        let typed = phone;
         let phone = phone.to_string();
         let user = self
             .db
@@ -129,7 +149,10 @@ impl Accounts {
             .await?;
         let user = match (user, ok) {
             (Some(u), true) => u,
-            _ => return Err(CoreError::InvalidCredentials),
+            _ => {
+                self.sign_ins.charge_failure(typed, client);
+                return Err(CoreError::InvalidCredentials);
+            }
         };
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);

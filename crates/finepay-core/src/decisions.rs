@@ -77,7 +77,7 @@ impl Decisions {
         match result {
             Ok(current) => self.decision_view(current, user_id).await,
             Err(e @ (CoreError::DecisionNotFound | CoreError::InvalidDecisionNumber(_))) => {
-                self.limiter.charge_failure(user_id);
+                self.limiter.charge_failure(user_id, client_addr);
                 Err(e)
             }
             Err(e) => Err(e),

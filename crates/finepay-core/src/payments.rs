@@ -133,16 +133,19 @@ impl Payments {
         }
     }
 
+    /// Pays a decision for `user_id`, asking from `client` (an address: the guessing limits of
+    /// lookups apply, since the answer tells whether a number exists).
     pub async fn pay(
         &self,
         user_id: &str,
+        client: &str,
         idem: IdempotencyKey,
         req: PayRequest,
     ) -> Result<Reply, CoreError> {
         if let Some(reply) = replay_if_known(&self.db, user_id, &idem).await? {
             return Ok(reply);
         }
-        match self.pay_fresh(user_id, &idem, req).await {
+        match self.pay_fresh(user_id, client, &idem, req).await {
             Ok(reply) => Ok(reply),
             // A request with the same key may have finished meanwhile (e.g. it paid the decision
             // this one now sees as paid): its answer wins.
@@ -156,18 +159,19 @@ impl Payments {
     async fn pay_fresh(
         &self,
         user_id: &str,
+        client: &str,
         idem: &IdempotencyKey,
         req: PayRequest,
     ) -> Result<Reply, CoreError> {
         let idem = idem.clone();
         // Paying looks the decision up too: the same limit applies, against guessing numbers.
-        self.limiter.admit_user(user_id)?;
+        self.limiter.admit(user_id, client)?;
         let number = req.decision_number.clone();
         let route = self.authorities.route_parsed(&number)?;
         let plate = &req.confirm_plate;
         let current = match self.decisions.current_decision(&number, route).await {
             Err(CoreError::DecisionNotFound) => {
-                self.limiter.charge_failure(user_id);
+                self.limiter.charge_failure(user_id, client);
                 return Err(CoreError::DecisionNotFound);
             }
             other => other?,
@@ -178,6 +182,8 @@ impl Payments {
             DecisionStatus::Unpaid => {}
         }
         if plate.as_str() != current.row.plate {
+            // A wrong plate for a number that exists is a guess as well.
+            self.limiter.charge_failure(user_id, client);
             return Err(CoreError::PlateMismatch);
         }
         if req.amount != current.charges.amount_due {

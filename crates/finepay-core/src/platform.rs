@@ -31,6 +31,13 @@ pub struct PlatformConfig {
     /// The credit line granted to every real-name user, in fen (SPEC: 2,000.00 yuan).
     pub credit_limit_fen: i64,
     pub lookup_limits: ratelimit::LookupLimits,
+    /// Limits on binding plates (each answer says whether a VIN matches a plate).
+    pub binding_limits: ratelimit::LookupLimits,
+    /// Sign-ins per phone number (`per_user`) and per client address; a wrong password costs
+    /// `failed_lookup_cost`.
+    pub sign_in_limits: ratelimit::LookupLimits,
+    /// Registrations per client address (`per_client`; the rest unused).
+    pub registration_limits: ratelimit::LookupLimits,
     pub session_ttl: Duration,
     /// The code of the bank behind linked cards, used for its clearing account in the ledger.
     pub bank_code: String,
@@ -47,6 +54,23 @@ impl Default for PlatformConfig {
         PlatformConfig {
             credit_limit_fen: 200_000,
             lookup_limits: ratelimit::LookupLimits::default(),
+            binding_limits: ratelimit::LookupLimits {
+                per_user_per_minute: 20,
+                per_client_per_minute: 200,
+                failed_lookup_cost: 5,
+            },
+            // Five wrong passwords a minute per phone; an address may sign in 10 times a second,
+            // below what the two hashing threads serve, so one address cannot starve the rest.
+            sign_in_limits: ratelimit::LookupLimits {
+                per_user_per_minute: 20,
+                per_client_per_minute: 600,
+                failed_lookup_cost: 4,
+            },
+            registration_limits: ratelimit::LookupLimits {
+                per_user_per_minute: u32::MAX,
+                per_client_per_minute: 300,
+                failed_lookup_cost: 1,
+            },
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             bank_code: "sandbox".into(),
             resolve_after: Duration::from_secs(15),
@@ -146,8 +170,19 @@ impl Platform {
                     signer.clone(),
                 ),
                 card_desk,
-                accounts: Accounts::new(db.clone(), hashing, bank.clone(), config.session_ttl),
-                vehicles: Vehicles::new(db.clone(), authorities.clone()),
+                accounts: Accounts::new(
+                    db.clone(),
+                    hashing,
+                    bank.clone(),
+                    config.session_ttl,
+                    config.sign_in_limits,
+                    config.registration_limits,
+                ),
+                vehicles: Vehicles::new(
+                    db.clone(),
+                    authorities.clone(),
+                    Arc::new(ratelimit::RateLimiter::new(config.binding_limits)),
+                ),
                 notifications: Notifications::new(db.clone(), events.clone()),
                 favourites: Favourites::new(db.clone()),
                 receipts,

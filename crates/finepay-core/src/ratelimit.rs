@@ -1,5 +1,7 @@
-//! Lookup limits against guessing decision numbers (SPEC §2): per user, a failed lookup costing
-//! more, and per client address. Fixed one-minute windows held in memory per instance.
+//! Limits against guessing (SPEC §2): decision numbers (lookups and payments, whose answers tell a
+//! number that exists from one that does not) and VINs (binding a plate). Per user and per client
+//! address, a failed guess costing more on both, so spreading a script over fresh accounts does
+//! not help it. Fixed one-minute windows held in memory per instance.
 
 use crate::CoreError;
 use std::collections::HashMap;
@@ -54,17 +56,19 @@ impl RateLimiter {
         take(&self.users, user_id, 1, self.limits.per_user_per_minute)
     }
 
-    /// Counts one lookup for the user alone (paying looks the decision up as well).
-    pub fn admit_user(&self, user_id: &str) -> Result<(), CoreError> {
-        take(&self.users, user_id, 1, self.limits.per_user_per_minute)
+    /// Counts one request for the client address alone.
+    pub fn admit_client(&self, client: &str) -> Result<(), CoreError> {
+        take(&self.clients, client, 1, self.limits.per_client_per_minute)
     }
 
-    /// Charges the extra cost of a failed lookup to the user.
-    pub fn charge_failure(&self, user_id: &str) {
+    /// Charges the extra cost of a failed guess to the user and to the client address.
+    pub fn charge_failure(&self, user_id: &str, client: &str) {
         let extra = self.limits.failed_lookup_cost.saturating_sub(1);
-        let mut map = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = map.get_mut(user_id) {
-            w.used = w.used.saturating_add(extra);
+        for (map, key) in [(&self.users, user_id), (&self.clients, client)] {
+            let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(w) = map.get_mut(key) {
+                w.used = w.used.saturating_add(extra);
+            }
         }
     }
 }
@@ -112,7 +116,7 @@ mod tests {
             failed_lookup_cost: 5,
         });
         assert!(limiter.admit("u", "c").is_ok());
-        limiter.charge_failure("u");
+        limiter.charge_failure("u", "c");
         for _ in 0..5 {
             assert!(limiter.admit("u", "c").is_ok());
         }

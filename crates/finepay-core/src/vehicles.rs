@@ -1,6 +1,7 @@
 //! Binding a plate to the user's account (checked with the authority that registers it), so every
 //! new violation of that plate, in every city, is pushed to the user.
 
+use crate::ratelimit::RateLimiter;
 use crate::{Authorities, CoreError};
 use finepay_authority::AuthorityError;
 use finepay_domain::Plate;
@@ -22,17 +23,28 @@ pub struct VehicleView {
 pub struct Vehicles {
     db: Db,
     authorities: Arc<Authorities>,
+    /// Binding answers whether a VIN matches a plate: guesses are limited like lookups.
+    limiter: Arc<RateLimiter>,
 }
 
 impl Vehicles {
-    pub(crate) fn new(db: Db, authorities: Arc<Authorities>) -> Vehicles {
-        Vehicles { db, authorities }
+    pub(crate) fn new(
+        db: Db,
+        authorities: Arc<Authorities>,
+        limiter: Arc<RateLimiter>,
+    ) -> Vehicles {
+        Vehicles {
+            db,
+            authorities,
+            limiter,
+        }
     }
 
     /// Binds a plate after its registering authority confirms the VIN's last six characters.
     pub async fn bind(
         &self,
         user_id: &str,
+        client: &str,
         plate: &Plate,
         vin_last6: &str,
     ) -> Result<VehicleView, CoreError> {
@@ -55,17 +67,24 @@ impl Vehicles {
             .authorities
             .for_city(city.code.as_str())
             .ok_or(CoreError::AuthorityUnavailable)?;
-        match route.client.verify_vehicle(plate.as_str(), &vin_last6).await {
+        self.limiter.admit(user_id, client)?;
+        match route
+            .client
+            .verify_vehicle(plate.as_str(), &vin_last6)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
+                self.limiter.charge_failure(user_id, client);
                 return Err(CoreError::VehicleVerificationFailed(
                     "the plate and the last 6 characters of the VIN do not match the vehicle register; check both on the registration certificate".into(),
-                ))
+                ));
             }
             Err(AuthorityError::NotFound) => {
+                self.limiter.charge_failure(user_id, client);
                 return Err(CoreError::VehicleVerificationFailed(
                     "this plate is not in the vehicle register".into(),
-                ))
+                ));
             }
             Err(_) => return Err(CoreError::AuthorityUnavailable),
         }

@@ -12,6 +12,30 @@ use finepay_core::CoreError;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
+/// A path parameter, or `400 invalid_request` in the error envelope when it cannot be read (not
+/// UTF-8 once percent-decoded, say `/api/v1/payments/%FF`).
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| {
+                ApiError(CoreError::InvalidRequest {
+                    field: Some("path".into()),
+                    message: format!("this path cannot be read: {}", e.body_text()),
+                })
+            })
+    }
+}
+
 /// A JSON body parsed into `T`, with the raw value kept for request fingerprints.
 pub struct ApiJson<T> {
     pub value: T,

@@ -2,10 +2,10 @@
 
 use crate::error::{ApiError, ReplyResponse};
 use crate::extract::{
-    ApiJson, ApiQuery, AuthUser, BaseUrl, ClientAddr, IdempotencyHeader, StreamUser,
+    ApiJson, ApiPath, ApiQuery, AuthUser, BaseUrl, ClientAddr, IdempotencyHeader, StreamUser,
 };
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use finepay_core::services::{self, ServiceView};
@@ -43,21 +43,26 @@ pub struct CreateUser {
 
 /// Register with a real name and ID number.
 #[utoipa::path(post, path = "/api/v1/users", request_body = CreateUser,
-    responses((status = 201, body = UserView), (status = 400), (status = 409, description = "phone_taken")))]
+    responses((status = 201, body = UserView), (status = 400), (status = 409, description = "phone_taken"),
+        (status = 429, description = "rate_limited (registrations from this address)")))]
 pub async fn create_user(
     State(s): State<AppState>,
+    client: ClientAddr,
     body: ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let b = body.value;
     let user = s
         .platform
         .accounts()
-        .register(finepay_core::Registration {
-            phone: b.phone,
-            password: b.password,
-            name: b.name,
-            id_number: b.id_number,
-        })
+        .register(
+            finepay_core::Registration {
+                phone: b.phone,
+                password: b.password,
+                name: b.name,
+                id_number: b.id_number,
+            },
+            &client.0,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
@@ -70,15 +75,17 @@ pub struct CreateSession {
 
 /// Sign in; returns a bearer token.
 #[utoipa::path(post, path = "/api/v1/sessions", request_body = CreateSession,
-    responses((status = 201, body = SessionView), (status = 401, description = "invalid_credentials")))]
+    responses((status = 201, body = SessionView), (status = 401, description = "invalid_credentials"),
+        (status = 429, description = "rate_limited (sign-ins for this phone or from this address)")))]
 pub async fn create_session(
     State(s): State<AppState>,
+    client: ClientAddr,
     body: ApiJson<CreateSession>,
 ) -> ApiResult<(StatusCode, Json<SessionView>)> {
     let session = s
         .platform
         .accounts()
-        .login(&body.value.phone, &body.value.password)
+        .login(&body.value.phone, &body.value.password, &client.0)
         .await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
@@ -184,7 +191,7 @@ pub async fn get_decision(
     State(s): State<AppState>,
     user: AuthUser,
     client: ClientAddr,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Json<DecisionView>> {
     Ok(Json(
         s.platform
@@ -217,10 +224,12 @@ pub struct CreatePayment {
     params(("Idempotency-Key" = String, Header, description = "1 to 255 characters")),
     responses((status = 201, body = PaymentView), (status = 402, description = "insufficient_funds, insufficient_credit, card_declined"),
         (status = 409, description = "decision_already_paid, amount_changed, decision_revoked, request_in_progress"),
-        (status = 422, description = "plate_mismatch, idempotency_key_reused")))]
+        (status = 422, description = "plate_mismatch, idempotency_key_reused"),
+        (status = 429, description = "rate_limited (guessing decision numbers)")))]
 pub async fn create_payment(
     State(s): State<AppState>,
     user: AuthUser,
+    client: ClientAddr,
     key: IdempotencyHeader,
     body: ApiJson<CreatePayment>,
 ) -> ApiResult<ReplyResponse> {
@@ -234,7 +243,10 @@ pub async fn create_payment(
     };
     let request = PayRequest::parse(&b.decision_number, amount, &b.confirm_plate, method)?;
     Ok(ReplyResponse(
-        s.platform.payments().pay(&user.0, idem, request).await?,
+        s.platform
+            .payments()
+            .pay(&user.0, &client.0, idem, request)
+            .await?,
     ))
 }
 
@@ -266,7 +278,7 @@ pub async fn list_payments(
 pub async fn get_payment(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PaymentView>> {
     Ok(Json(s.platform.payments().get(&user.0, &id).await?))
 }
@@ -277,7 +289,7 @@ pub async fn get_payment(
 pub async fn get_receipt(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(s.platform.receipts().get(&user.0, &id).await?))
 }
@@ -290,7 +302,7 @@ pub async fn get_receipt_pdf(
     State(s): State<AppState>,
     user: AuthUser,
     base: BaseUrl,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<axum::response::Response> {
     let pdf = s.platform.receipts().pdf(&user.0, &id, &base.0).await?;
     Ok(crate::web::pdf_response(&id, pdf))
@@ -394,10 +406,12 @@ pub struct VehicleList {
 /// the plate in every city are then pushed to the user.
 #[utoipa::path(post, path = "/api/v1/vehicles", request_body = BindVehicle, security(("bearer" = [])),
     responses((status = 201, body = finepay_core::VehicleView), (status = 400, description = "invalid_plate"),
-        (status = 422, description = "vehicle_verification_failed")))]
+        (status = 422, description = "vehicle_verification_failed"),
+        (status = 429, description = "rate_limited (guessing VINs)")))]
 pub async fn bind_vehicle(
     State(s): State<AppState>,
     user: AuthUser,
+    client: ClientAddr,
     body: ApiJson<BindVehicle>,
 ) -> ApiResult<(StatusCode, Json<finepay_core::VehicleView>)> {
     let v = s
@@ -405,6 +419,7 @@ pub async fn bind_vehicle(
         .vehicles()
         .bind(
             &user.0,
+            &client.0,
             &finepay_core::parse_plate(&body.value.plate)?,
             &body.value.vin_last6,
         )
@@ -430,7 +445,7 @@ pub async fn list_vehicles(
 pub async fn unbind_vehicle(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(plate): Path<String>,
+    ApiPath(plate): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     s.platform.vehicles().unbind(&user.0, &plate).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -507,7 +522,7 @@ pub async fn list_statements(
 pub async fn get_statement(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(month): Path<String>,
+    ApiPath(month): ApiPath<String>,
 ) -> ApiResult<Json<finepay_core::credit::StatementView>> {
     Ok(Json(s.platform.credit().statement(&user.0, &month).await?))
 }
@@ -526,7 +541,7 @@ pub struct ViolationList {
 pub async fn plate_violations(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(plate): Path<String>,
+    ApiPath(plate): ApiPath<String>,
 ) -> ApiResult<Json<ViolationList>> {
     let (data, unavailable_cities) = s.platform.violations().outstanding(&user.0, &plate).await?;
     Ok(Json(ViolationList {
@@ -544,7 +559,7 @@ pub async fn plate_violations(
 pub async fn handle_violation(
     State(s): State<AppState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<DecisionView>)> {
     let decision = s.platform.violations().handle(&user.0, &id).await?;
     Ok((StatusCode::CREATED, Json(decision)))

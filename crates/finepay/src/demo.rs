@@ -42,16 +42,24 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
     let accounts = running.platform.accounts();
     let p = &running.platform;
     let user = match accounts
-        .register(Registration {
-            phone: DEMO_PHONE.into(),
-            password: DEMO_PASSWORD.into(),
-            name: DEMO_NAME.into(),
-            id_number: DEMO_ID_NUMBER.into(),
-        })
+        .register(
+            Registration {
+                phone: DEMO_PHONE.into(),
+                password: DEMO_PASSWORD.into(),
+                name: DEMO_NAME.into(),
+                id_number: DEMO_ID_NUMBER.into(),
+            },
+            "demo",
+        )
         .await
     {
         Ok(u) => u.id,
-        Err(CoreError::PhoneTaken) => accounts.login(DEMO_PHONE, DEMO_PASSWORD).await?.user_id,
+        Err(CoreError::PhoneTaken) => {
+            accounts
+                .login(DEMO_PHONE, DEMO_PASSWORD, "demo")
+                .await?
+                .user_id
+        }
         Err(e) => return Err(e.into()),
     };
     let card = accounts.link_card(&user, DEMO_CARD, DEMO_NAME).await?;
@@ -72,7 +80,12 @@ pub async fn seed(running: &Running, data_dir: &Path) -> anyhow::Result<Demo> {
         city_code: "110000".into(),
     })?;
     p.vehicles()
-        .bind(&user, &finepay_core::parse_plate(DEMO_PLATE)?, "184847")
+        .bind(
+            &user,
+            "demo",
+            &finepay_core::parse_plate(DEMO_PLATE)?,
+            "184847",
+        )
         .await?;
     let mut decisions = Vec::new();
     // One served today (fine only), one served 20 days ago in another city (5 days late).

@@ -273,13 +273,26 @@ async fn every_bad_input_gets_its_error_code_and_moves_no_money() {
     )
     .await;
     assert_eq!(b["error"]["field"], "amount");
-    // Unknown route, registration errors.
+    // Unknown route, a path that is not UTF-8 once decoded, registration errors.
     expect(
         app.get("/api/v1/nothing-here", Some(t)).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
+    for path in [
+        "/api/v1/payments/%FF",
+        "/api/v1/receipts/%C3%28",
+        "/api/v1/penalty-decisions/%FF%FE",
+    ] {
+        let b = expect(
+            app.get(path, Some(t)).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+        assert_eq!(b["error"]["field"], "path", "{path}: {b}");
+    }
     expect(app.post("/api/v1/users", None, &json!({"phone": "12345", "password": "long enough", "name": "张三", "id_number": id_number(1)})).await, StatusCode::BAD_REQUEST, "invalid_request").await;
     expect(app.post("/api/v1/users", None, &json!({"phone": unique_phone(), "password": "long enough", "name": "张三", "id_number": wrong_check_digit(&id_number(1))})).await, StatusCode::BAD_REQUEST, "invalid_request").await;
     expect(

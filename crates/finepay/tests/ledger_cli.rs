@@ -93,6 +93,35 @@ async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
         "UPDATE payments SET receipt_id = 'rcp_' || substr(id, 5) WHERE method_type = 'balance'",
         "exactly one receipt",
     );
+    // An authority account pushed below zero (it would have been paid out more than it got).
+    tampered_check_fails(
+        &app,
+        "UPDATE accounts SET balance = balance - 100000000 WHERE key LIKE 'authority:%:payable'",
+        "UPDATE accounts SET balance = balance + 100000000 WHERE key LIKE 'authority:%:payable'",
+        "authority:*:payable is never below zero",
+    );
+    // The bank's clearing account above zero (the bank would owe money it never took).
+    tampered_check_fails(
+        &app,
+        "UPDATE accounts SET balance = balance + 100000000 WHERE key LIKE 'bank:%:clearing'",
+        "UPDATE accounts SET balance = balance - 100000000 WHERE key LIKE 'bank:%:clearing'",
+        "bank:*:clearing is never above zero",
+    );
+    // A ledger transaction whose payment is not there.
+    tampered_check_fails(
+        &app,
+        "UPDATE ledger_transactions SET reference = 'gone_' || reference
+         WHERE id = (SELECT MIN(id) FROM ledger_transactions)",
+        "UPDATE ledger_transactions SET reference = substr(reference, 6) WHERE reference LIKE 'gone_%'",
+        "reference exists",
+    );
+    // A payment whose amount is not its fine plus its late fee.
+    tampered_check_fails(
+        &app,
+        "UPDATE payments SET late_fee = late_fee + 1 WHERE method_type = 'balance'",
+        "UPDATE payments SET late_fee = late_fee - 1 WHERE method_type = 'balance'",
+        "amount is its fine plus its late fee",
+    );
 }
 
 #[test]

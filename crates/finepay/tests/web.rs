@@ -136,6 +136,7 @@ async fn web_user(app: &TestApp) -> (User, String) {
     .await;
     let user = User {
         id: String::new(),
+        phone: phone.clone(),
         token: session["token"].as_str().unwrap().to_string(),
         name: "李小龙".into(),
         id_number,

@@ -84,7 +84,11 @@ async fn sign_in(
     password: &str,
     next: &str,
 ) -> Result<Response, CoreError> {
-    let session = s.platform.accounts().login(phone, password).await?;
+    let session = s
+        .platform
+        .accounts()
+        .login(phone, password, &ctx.client)
+        .await?;
     let max_age = s.platform.config().session_ttl.as_secs() as i64;
     let mut response = super::see_other(next);
     if let Some(v) = set_cookie(SESSION_COOKIE, &session.token, max_age, ctx.cookies.secure) {
@@ -133,12 +137,15 @@ pub async fn register(
     let registered = s
         .platform
         .accounts()
-        .register(Registration {
-            phone: form.phone.clone(),
-            password: form.password.clone(),
-            name: form.name.clone(),
-            id_number: form.id_number.clone(),
-        })
+        .register(
+            Registration {
+                phone: form.phone.clone(),
+                password: form.password.clone(),
+                name: form.name.clone(),
+                id_number: form.id_number.clone(),
+            },
+            &ctx.client,
+        )
         .await;
     let result = match registered {
         Ok(_) => sign_in(&s, &ctx, &form.phone, &form.password, &next).await,

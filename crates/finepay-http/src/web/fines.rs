@@ -330,7 +330,7 @@ pub async fn pay(
             match s
                 .platform
                 .payments()
-                .pay(&signed.user, key.clone(), request.clone())
+                .pay(&signed.user, &ctx.client, key.clone(), request.clone())
                 .await
             {
                 Err(CoreError::RequestInProgress) if started.elapsed() < IN_PROGRESS_WAIT => {

@@ -137,7 +137,7 @@ pub async fn bind(
         Ok(plate) => {
             s.platform
                 .vehicles()
-                .bind(&signed.user, &plate, &form.vin_last6)
+                .bind(&signed.user, &signed.ctx.client, &plate, &form.vin_last6)
                 .await
         }
         Err(e) => Err(e),

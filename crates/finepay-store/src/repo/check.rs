@@ -49,6 +49,33 @@ const RULES: &[Rule] = &[
               WHERE key LIKE 'user:%:credit' AND balance > 0",
     },
     Rule {
+        name: "no authority is owed less than nothing (authority:*:payable is never below zero)",
+        sql: "SELECT key || ' is ' || balance FROM accounts
+              WHERE key LIKE 'authority:%:payable' AND balance < 0",
+    },
+    Rule {
+        name: "no bank clearing account is owed by the bank (bank:*:clearing is never above zero)",
+        sql: "SELECT key || ' is ' || balance FROM accounts
+              WHERE key LIKE 'bank:%:clearing' AND balance > 0",
+    },
+    Rule {
+        name: "every ledger transaction's reference exists (its payment, top-up or repayment)",
+        sql: "SELECT t.id || ' (' || t.kind || ') refers to ' || t.reference || ', which does not exist'
+              FROM ledger_transactions t
+              WHERE (t.kind IN ('payment', 'refund')
+                     AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = t.reference))
+                 OR (t.kind = 'top_up'
+                     AND NOT EXISTS (SELECT 1 FROM top_ups u WHERE u.id = t.reference))
+                 OR (t.kind = 'credit_repayment'
+                     AND NOT EXISTS (SELECT 1 FROM credit_repayments r WHERE r.id = t.reference))
+                 OR t.kind NOT IN ('payment', 'refund', 'top_up', 'credit_repayment')",
+    },
+    Rule {
+        name: "every payment's amount is its fine plus its late fee",
+        sql: "SELECT id || ' charges ' || amount || ' for ' || fine || ' + ' || late_fee FROM payments
+              WHERE amount <> fine + late_fee",
+    },
+    Rule {
         name: "a decision has at most one succeeded payment that is not refunded",
         sql: "SELECT decision_number || ' has ' || COUNT(*) || ' succeeded payments' FROM payments
               WHERE status = 'succeeded' GROUP BY decision_number HAVING COUNT(*) > 1",

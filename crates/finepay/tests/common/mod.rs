@@ -29,6 +29,7 @@ pub struct TestApp {
 #[derive(Clone)]
 pub struct User {
     pub id: String,
+    pub phone: String,
     pub token: String,
     pub name: String,
     pub id_number: String,
@@ -231,6 +232,7 @@ impl TestApp {
         let session: Value = res.json().await.unwrap();
         User {
             id: created["id"].as_str().unwrap().to_string(),
+            phone,
             token: session["token"].as_str().unwrap().to_string(),
             name,
             id_number,
