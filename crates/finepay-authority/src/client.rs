@@ -533,7 +533,8 @@ impl Authority for HttpAuthority {
         let url = self.url(&["events"], Some(&query))?;
         let (status, body) = self.call(Method::GET, url, Vec::new(), wait).await?;
         match status {
-            StatusCode::OK => decode(&body),
+            StatusCode::OK => EventPage::decode(&body)
+                .map_err(|e| AuthorityError::Protocol(format!("bad JSON: {e}"))),
             _ => Err(common_failure(status, &body)),
         }
     }

@@ -377,6 +377,42 @@ pub struct EventPage {
     pub events: Vec<AuthorityEvent>,
     /// The `after` to ask with next (the last `seq` returned, or the one given).
     pub next_after: i64,
+    /// Events of the page this platform cannot read (an unknown kind, a malformed entry), as
+    /// `seq: why`. Not on the wire: [`EventPage::decode`] fills it, so one odd event is passed over
+    /// (and said) instead of stopping the city's feed for good.
+    #[serde(skip)]
+    pub skipped: Vec<String>,
+}
+
+impl EventPage {
+    /// Reads a page event by event: those that do not parse go to `skipped`, the rest are kept,
+    /// and `next_after` still moves past all of them.
+    pub fn decode(body: &[u8]) -> Result<EventPage, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            city_code: String,
+            events: Vec<serde_json::Value>,
+            next_after: i64,
+        }
+        let raw: Raw = serde_json::from_slice(body)?;
+        let mut page = EventPage {
+            city_code: raw.city_code,
+            events: Vec::with_capacity(raw.events.len()),
+            next_after: raw.next_after,
+            skipped: Vec::new(),
+        };
+        for value in raw.events {
+            let seq = value.get("seq").and_then(serde_json::Value::as_i64);
+            match serde_json::from_value::<AuthorityEvent>(value) {
+                Ok(event) => page.events.push(event),
+                Err(e) => page.skipped.push(match seq {
+                    Some(seq) => format!("{seq}: {e}"),
+                    None => format!("(no seq): {e}"),
+                }),
+            }
+        }
+        Ok(page)
+    }
 }
 
 /// The error envelope `{"error": {"code", "message", "field"?}}`.

@@ -89,6 +89,9 @@ impl Platform {
             // An authority that is down or offers no feed is asked again after a pause.
             Err(e) => return Err(CoreError::Internal(e.to_string())),
         };
+        for why in &page.skipped {
+            tracing::warn!(city = %city, event = %why, "passing over an event of the authority's feed that this platform cannot read");
+        }
         if page.events.is_empty() && page.next_after == after {
             return Ok(Read::CaughtUp);
         }
@@ -127,6 +130,24 @@ fn notify_page(
     let mut written = 0;
     let now = now_text();
     for event in &page.events {
+        // A feed speaks for its own city only: an event about another city's decision (a
+        // misrouted or hostile feed) must not revoke, refund or notify anything here.
+        let foreign_record = event.decision.as_ref().is_some_and(|d| d.city_code != city);
+        let foreign_number = event.decision_number.as_deref().is_some_and(|n| {
+            platform
+                .authorities()
+                .check(n)
+                .map_or(true, |(_, route)| route.city.as_str() != city)
+        });
+        if event.city_code != city || foreign_record || foreign_number {
+            tracing::warn!(
+                feed = city,
+                event_city = %event.city_code,
+                seq = event.seq,
+                "passing over an event of another city in this city's feed"
+            );
+            continue;
+        }
         if let Some(record) = &event.decision {
             // The decision as the authority has it now: keep our copy, if we have one, current.
             // A decision nobody looked up is not copied: until someone does, it counts as never
@@ -139,7 +160,8 @@ fn notify_page(
                 // Every read of a copy consults this record (`find_decision`).
                 decisions::record_revocation(c, number, &now)?;
                 // A revoked decision that was paid here is refunded to where the money came from.
-                if let Some(p) = payments::live_payment_of_decision(c, number)? {
+                let payment = payments::live_payment_of_decision(c, number)?;
+                if let Some(p) = payment.filter(|p| p.city_code == city) {
                     platform.refunds().refund_in(
                         c,
                         &p,

@@ -1,5 +1,5 @@
 //! SPEC §10: authorities are reached over TLS (rustls) at `https://` addresses, and no answer
-//! larger than the client's cap is read.
+//! larger than the client's cap is read, and a feed event the client cannot read is passed over.
 #![allow(clippy::unwrap_used)]
 
 #[path = "authority_kit/mod.rs"]
@@ -100,4 +100,44 @@ async fn an_answer_larger_than_the_cap_is_refused_cleanly() {
         Err(AuthorityError::Protocol(why)) => assert!(why.contains("larger than"), "{why}"),
         other => panic!("a huge answer must be refused: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_event_of_an_unknown_kind_is_passed_over_and_the_feed_goes_on() {
+    let page = serde_json::json!({
+        "city_code": BEIJING,
+        "events": [
+            {"seq": 7, "kind": "decision.appealed", "city_code": BEIJING, "plate": "京A12345",
+             "violation_id": "v1", "at": "2026-11-02T00:00:00Z"},
+            {"seq": 8, "kind": "violation.recorded", "city_code": BEIJING, "plate": "京A12345",
+             "violation_id": "v2", "at": "2026-11-02T00:00:01Z"},
+            {"seq": 9, "kind": "decision.issued", "plate": "京A12345"}
+        ],
+        "next_after": 9
+    })
+    .to_string();
+    let app = axum::Router::new().fallback(get(move || {
+        let body = page.clone();
+        async move { body }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let authority = HttpAuthority::new(
+        &format!("http://{addr}/authority/v1/{BEIJING}"),
+        SECRET,
+        Duration::from_secs(5),
+    );
+    let page = authority
+        .events_after(6, 100, Duration::from_millis(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [8],
+        "the readable event is kept"
+    );
+    assert_eq!(page.next_after, 9, "the position moves past all three");
+    assert_eq!(page.skipped.len(), 2, "{:?}", page.skipped);
+    assert!(page.skipped[0].starts_with("7:"), "{:?}", page.skipped);
 }

@@ -10,7 +10,51 @@ use common::{call, free_port, wait_healthy};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A hostile (or misrouted) authority of another city: its feed announces the revocation of a
+/// decision it never issued, once the test gives it the number. Counts how often it said so.
+async fn hostile_feed() -> (String, Arc<Mutex<Option<String>>>, Arc<AtomicUsize>) {
+    let forged: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let served = Arc::new(AtomicUsize::new(0));
+    let (f, n) = (forged.clone(), served.clone());
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let (forged, served) = (f.clone(), n.clone());
+        async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if !uri.path().ends_with("/events") {
+                return (StatusCode::NOT_FOUND, String::new());
+            }
+            let number = forged.lock().unwrap().clone();
+            let events = match number {
+                Some(number) => {
+                    served.fetch_add(1, Ordering::SeqCst);
+                    json!([{"seq": 1, "kind": "decision.revoked", "city_code": "320500",
+                        "plate": "京A80001", "violation_id": "v1", "decision_number": number,
+                        "at": "2026-11-02T00:00:00Z"}])
+                }
+                None => json!([]),
+            };
+            // Never acknowledged: the page is offered again on every read.
+            let next = if events.as_array().is_some_and(|e| e.is_empty()) {
+                0
+            } else {
+                1
+            };
+            let page = json!({"city_code": "320500", "events": events, "next_after": next});
+            (StatusCode::OK, page.to_string())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/authority/v1/320500",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, forged, served)
+}
 
 const TOKEN: &str = "endpoints-test-sandbox-token";
 
@@ -82,9 +126,16 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     // The operator's file names the cities: the platform shows the names it gives, not built-in ones.
     let text = std::fs::read_to_string(&endpoints).unwrap();
     assert!(text.contains("name = \"Beijing\"\n"), "{text}");
+    // And a fourth party's city whose feed is hostile (see `hostile_feed`).
+    let (hostile_url, forged, served) = hostile_feed().await;
     std::fs::write(
         &endpoints,
-        text.replace("name = \"Beijing\"\n", "name = \"Beijing Municipality\"\n"),
+        text.replace("name = \"Beijing\"\n", "name = \"Beijing Municipality\"\n")
+            + &format!(
+                "\n[[city]]\ncode = \"320500\"\nname = \"Suzhou\"\nname_zh = \"苏州\"\n\
+                 decision_prefixes = [\"3205\"]\nplate_prefixes = [\"苏E\"]\n\
+                 base_url = \"{hostile_url}\"\nhmac_key = \"00112233445566778899aabbccddeeff\"\n"
+            ),
     )
     .unwrap();
     let database = common::test_database().unwrap_or_else(|| {
@@ -208,6 +259,30 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     assert_eq!(
         (record["status"].clone(), record["payment_id"].clone()),
         (json!("paid"), json!(id))
+    );
+    // Another city's feed announces the revocation of this Beijing decision: passed over, no
+    // refund of money Beijing still holds.
+    *forged.lock().unwrap() = Some(number.clone());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while served.load(Ordering::SeqCst) < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the platform never read the hostile feed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, still) = call(
+        &http,
+        reqwest::Method::GET,
+        payment_url.clone(),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        still["status"], "succeeded",
+        "a foreign feed refunded it: {still}"
     );
     let (st, _) = call(
         &http,

@@ -218,6 +218,7 @@ impl SandboxAuthority {
             city_code: city.to_owned(),
             events,
             next_after,
+            skipped: Vec::new(),
         })
     }
 }
