@@ -198,8 +198,50 @@ impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Busy => CoreError::Busy,
-            e if e.is_transient() => CoreError::Busy,
+            e if e.is_transient() || e.is_unavailable() => {
+                tracing::warn!(error = %e, "the database cannot serve now; answering 503");
+                CoreError::Busy
+            }
             other => CoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    /// A database that cannot serve answers 503 (retry), never 500: nothing was written.
+    #[test]
+    fn database_faults_are_busy_and_bugs_are_internal() {
+        for e in [
+            StoreError::WriterGone,
+            StoreError::CommitFailed("disk I/O error".into()),
+            sqlite(rusqlite::ffi::SQLITE_FULL),
+            sqlite(rusqlite::ffi::SQLITE_IOERR),
+            sqlite(rusqlite::ffi::SQLITE_READONLY),
+            sqlite(rusqlite::ffi::SQLITE_BUSY),
+        ] {
+            let shown = e.to_string();
+            assert_eq!(CoreError::from(e).code(), ErrorCode::ServiceBusy, "{shown}");
+        }
+        for e in [
+            StoreError::Corrupt("a row".into()),
+            sqlite(rusqlite::ffi::SQLITE_CONSTRAINT),
+        ] {
+            let shown = e.to_string();
+            assert_eq!(
+                CoreError::from(e).code(),
+                ErrorCode::InternalError,
+                "{shown}"
+            );
         }
     }
 }

@@ -43,6 +43,30 @@ impl StoreError {
         }
     }
 
+    /// True when the database cannot serve right now but nothing says the request was wrong: the
+    /// writer has stopped, a batch could not be committed (rolled back whole), the PostgreSQL
+    /// connection is gone, or SQLite cannot write (disk full, I/O error, read-only file). The
+    /// caller answers 503 and may retry; nothing of the failed transaction is on disk.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::WriterGone | StoreError::CommitFailed(_) | StoreError::Io { .. } => true,
+            StoreError::Postgres(e) => {
+                e.is_closed()
+                    || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::ReadOnly
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+
     /// True when the error is a unique-constraint violation (a lost race, not a fault).
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -105,7 +105,8 @@ pub fn processing_repayments(
     c.query(
         "SELECT id, user_id, amount, source_type, card_id, card_last4, status, bank_reference, failure_reason,
                 ledger_tx_id, idempotency_key, created_at, updated_at
-         FROM credit_repayments WHERE status = 'processing' AND updated_at < $1 LIMIT 100",
+         FROM credit_repayments WHERE status = 'processing' AND updated_at < $1
+         ORDER BY updated_at, id LIMIT 100",
         params![older_than],
     )?
     .into_iter()

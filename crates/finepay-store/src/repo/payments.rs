@@ -211,7 +211,8 @@ pub fn processing_card_payments(
     older_than: &str,
 ) -> Result<Vec<PaymentRow>, StoreError> {
     let sql = format!(
-        "SELECT {READ} FROM payments WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
+        "SELECT {READ} FROM payments WHERE status = 'processing' AND updated_at < $1
+         ORDER BY updated_at, id LIMIT 100"
     );
     many(c.query(&sql, params![older_than])?)
 }

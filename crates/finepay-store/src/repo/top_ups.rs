@@ -97,7 +97,8 @@ pub fn mark_top_up_failed(
 
 pub fn processing_top_ups(c: &dyn Sql, older_than: &str) -> Result<Vec<TopUpRow>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < $1 LIMIT 100"
+        "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < $1
+         ORDER BY updated_at, id LIMIT 100"
     );
     c.query(&sql, params![older_than])?
         .into_iter()
