@@ -76,6 +76,8 @@ enum Delivery {
     Confirmed,
     Rejected(String),
     Retry(String),
+    /// The row cannot be read: set aside (`unreadable`), never sent again.
+    Unreadable(String),
     /// Not sent this round (the round ran out of time): back to the queue, not an attempt.
     Release,
 }
@@ -268,8 +270,8 @@ impl Platform {
         for row in rows {
             match Message::of_row(&row) {
                 Ok(Message::PaymentNotice(notice)) => readable.push((row, notice)),
-                Ok(_) => out.push((row, Delivery::Retry("not a payment notice".into()))),
-                Err(why) => out.push((row, Delivery::Retry(why))),
+                Ok(_) => out.push((row, Delivery::Unreadable("not a payment notice".into()))),
+                Err(why) => out.push((row, Delivery::Unreadable(why))),
             }
         }
         let Some(route) = self.authorities().for_city(city) else {
@@ -322,7 +324,7 @@ impl Platform {
     async fn deliver_one(&self, city: &str, row: &outbox::OutboxRow) -> Delivery {
         let message = match Message::of_row(row) {
             Ok(m) => m,
-            Err(why) => return Delivery::Retry(why),
+            Err(why) => return Delivery::Unreadable(why),
         };
         match message {
             Message::PaymentNotice(notice) => {
@@ -364,6 +366,16 @@ impl Platform {
                 for (row, delivery, next) in &plan {
                     match delivery {
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,
+                        Delivery::Unreadable(why) => {
+                            if outbox::park_unreadable(c, row.id, why, &now)? {
+                                tracing::error!(
+                                    outbox_id = row.id,
+                                    kind = row.kind.as_str(),
+                                    why,
+                                    "an outbox row cannot be read; set aside as unreadable, an operator must look"
+                                );
+                            }
+                        }
                         Delivery::Release => outbox::release(c, row.id, &now)?,
                         Delivery::Confirmed | Delivery::Rejected(_) => {
                             platform.record_delivered(c, row, delivery, &now)?
@@ -458,7 +470,7 @@ impl Platform {
                 tracing::warn!(outbox_id = row.id, reason, "an event was refused; dropped");
                 outbox::mark_delivered(c, row.id, Outcome::Published, now)?;
             }
-            (_, Delivery::Retry(_) | Delivery::Release) => {}
+            (_, Delivery::Retry(_) | Delivery::Release | Delivery::Unreadable(_)) => {}
         }
         Ok(())
     }

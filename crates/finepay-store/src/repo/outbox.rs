@@ -55,6 +55,9 @@ pub enum Outcome {
     RefundRefused,
     /// The event went out on the bus.
     Published,
+    /// The row cannot be read (its payload is not a message of its kind): set aside with the
+    /// reason in `last_error`, never sent again; an operator must look.
+    Unreadable,
 }
 
 impl Outcome {
@@ -65,6 +68,7 @@ impl Outcome {
             Outcome::Refunded => "refunded",
             Outcome::RefundRefused => "refund_refused",
             Outcome::Published => "published",
+            Outcome::Unreadable => "unreadable",
         }
     }
 }
@@ -183,6 +187,18 @@ pub fn mark_delivered(
         "UPDATE outbox SET delivered_at = $3, outcome = $2, attempts = attempts + 1
          WHERE id = $1 AND delivered_at IS NULL",
         params![id, outcome.as_str(), now],
+    )?;
+    Ok(n == 1)
+}
+
+/// Sets a row that cannot be read aside (`unreadable`, the reason in `last_error`): it is not
+/// attempted again, and no other row waits behind it.
+pub fn park_unreadable(c: &dyn Sql, id: i64, why: &str, now: &str) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE outbox SET delivered_at = $3, outcome = 'unreadable', last_error = $2,
+             attempts = attempts + 1
+         WHERE id = $1 AND delivered_at IS NULL",
+        params![id, why, now],
     )?;
     Ok(n == 1)
 }
