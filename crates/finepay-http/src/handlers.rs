@@ -30,6 +30,44 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    status: &'static str,
+    /// What is not ready, when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// How long readiness waits for the database and the writer before it says unavailable.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness: the database answers a read and the writer commits a job (SPEC §3).
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness),
+    (status = 503, body = Readiness, description = "the database or the writer cannot serve")))]
+pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let reason = s.platform.db().ready(READY_WITHIN).await.err();
+    match reason {
+        None => (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ready",
+                reason: None,
+            }),
+        ),
+        Some(reason) => {
+            tracing::warn!(reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Readiness {
+                    status: "unavailable",
+                    reason: Some(reason),
+                }),
+            )
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUser {
     /// Mainland mobile number, 11 digits.

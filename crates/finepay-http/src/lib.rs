@@ -60,6 +60,7 @@ impl utoipa::Modify for BearerAuth {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(handlers::healthz))
+        .routes(routes!(handlers::readyz))
         .routes(routes!(handlers::create_user))
         .routes(routes!(handlers::create_session))
         .routes(routes!(handlers::search_services))

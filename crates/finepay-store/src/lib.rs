@@ -159,6 +159,26 @@ impl Db {
     {
         self.readers.read_off_runtime(f).await
     }
+
+    /// Whether the database serves: a read answers and the writer commits a job, each within
+    /// `within`. The error says which did not (for `/readyz`).
+    pub async fn ready(&self, within: std::time::Duration) -> Result<(), String> {
+        let read = tokio::time::timeout(
+            within,
+            self.read(|c| c.query_one("SELECT 1 AS one", &[]).map(|_| ())),
+        )
+        .await;
+        match read {
+            Err(_) => return Err("the database does not answer".into()),
+            Ok(Err(e)) => return Err(format!("the database cannot be read: {e}")),
+            Ok(Ok(())) => {}
+        }
+        match tokio::time::timeout(within, self.writer.run(|_| Ok::<(), StoreError>(()))).await {
+            Err(_) => Err("the writer does not answer".into()),
+            Ok(Err(e)) | Ok(Ok(Err(e))) => Err(format!("the writer cannot commit: {e}")),
+            Ok(Ok(Ok(()))) => Ok(()),
+        }
+    }
 }
 
 fn create_parent(path: &Path) -> Result<(), StoreError> {
