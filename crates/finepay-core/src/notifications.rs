@@ -152,6 +152,23 @@ impl Notifications {
         Ok((views, next))
     }
 
+    /// Marks one of the user's notifications read; another user's id is not found.
+    pub async fn mark_read(&self, user_id: &str, id: &str) -> Result<(), CoreError> {
+        let (uid, nid) = (user_id.to_string(), id.to_string());
+        let found = self
+            .db
+            .writer()
+            .run(move |c| notifications::mark_read(c, &uid, &nid, &finepay_store::now_text()))
+            .await??;
+        if found {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(
+                "no notification with this id among yours",
+            ))
+        }
+    }
+
     /// Every event reaching this instance; the caller keeps those of its user.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()

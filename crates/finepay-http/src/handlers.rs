@@ -391,6 +391,18 @@ pub async fn list_notifications(
     Ok(Json(NotificationList { data, next_cursor }))
 }
 
+/// Mark a notification read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 204), (status = 404, description = "not_found")))]
+pub async fn read_notification(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    s.platform.notifications().mark_read(&user.0, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// New notifications as server-sent events (`event: notification`, `id`, JSON data), from
 /// whichever instance produced them.
 #[utoipa::path(get, path = "/api/v1/notifications/stream", security(("bearer" = [])),

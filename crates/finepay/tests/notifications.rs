@@ -73,10 +73,36 @@ async fn a_confirmed_payment_is_pushed_to_the_payers_stream_and_inbox() {
     assert_eq!(rest["data"].as_array().unwrap().len(), 0, "{rest}");
     assert_eq!(inbox["data"][0]["payment_id"], p["id"]);
     assert_eq!(inbox["data"][0]["read"], false);
-    // Someone else's inbox is empty.
+    // Someone else's inbox is empty, and they cannot mark this one read.
     let other = app.user().await;
     let inbox = app.get_json("/api/v1/notifications", &other.token).await;
     assert_eq!(inbox["data"].as_array().unwrap().len(), 0);
+    let id = app.get_json("/api/v1/notifications", &user.token).await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let read = format!("/api/v1/notifications/{id}/read");
+    let empty = serde_json::json!({});
+    let res = app.post(&read, Some(&other.token), &empty).await;
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+    let res = app.post(&read, None, &empty).await;
+    assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED);
+    // The owner marks it read (twice is the same), and the inbox says so.
+    for _ in 0..2 {
+        let res = app.post(&read, Some(&user.token), &empty).await;
+        assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
+    }
+    let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+    assert_eq!(inbox["data"][0]["id"], id.as_str());
+    assert_eq!(inbox["data"][0]["read"], true);
+    let res = app
+        .post(
+            "/api/v1/notifications/ntf_none/read",
+            Some(&user.token),
+            &empty,
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

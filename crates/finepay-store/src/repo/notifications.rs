@@ -70,3 +70,13 @@ pub fn position(
     .map(|r| Ok((r.text("created_at")?, r.text("id")?)))
     .transpose()
 }
+
+/// Marks the user's notification read (once: a second time keeps the first time). False when the
+/// user has no notification with this id.
+pub fn mark_read(c: &dyn Sql, user_id: &str, id: &str, now: &str) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE notifications SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND user_id = $2",
+        params![id, user_id, now],
+    )?;
+    Ok(n == 1)
+}
