@@ -406,14 +406,19 @@ pub async fn read_notification(
 /// New notifications as server-sent events (`event: notification`, `id`, JSON data), from
 /// whichever instance produced them.
 #[utoipa::path(get, path = "/api/v1/notifications/stream", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/event-stream", description = "one event per new notification")))]
+    responses((status = 200, content_type = "text/event-stream", description = "one event per new notification"),
+        (status = 429, description = "rate_limited: this user has 5 streams open"),
+        (status = 503, description = "service_busy: the server holds all the streams it takes")))]
 pub async fn notification_stream(
     State(s): State<AppState>,
     user: StreamUser,
-) -> axum::response::sse::Sse<
-    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+) -> ApiResult<
+    axum::response::sse::Sse<
+        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
 > {
     use futures::StreamExt;
+    let slot = s.streams.take(&user.0)?;
     let user_id = user.0;
     let events =
         tokio_stream::wrappers::BroadcastStream::new(s.platform.notifications().subscribe())
@@ -422,6 +427,7 @@ pub async fn notification_stream(
                     Ok(event) if event.user_id == user_id => Some(event),
                     _ => None,
                 };
+                let _held = &slot;
                 async move {
                     let event = mine?;
                     axum::response::sse::Event::default()
@@ -436,7 +442,7 @@ pub async fn notification_stream(
     let events = events.take_until(async move {
         let _ = stopping.wait_for(|stop| *stop).await;
     });
-    axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default())
+    Ok(axum::response::sse::Sse::new(events).keep_alive(axum::response::sse::KeepAlive::default()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -8,10 +8,12 @@ mod edge;
 mod error;
 mod extract;
 mod handlers;
+mod streams;
 pub mod web;
 
 pub use edge::{BadProxy, TrustedProxies};
 pub use error::ApiError;
+pub use streams::{StreamLimits, StreamSlots};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
@@ -34,6 +36,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Becomes true when the server is stopping: open event streams end so the stop need not wait.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The open event streams, capped in all and per user.
+    pub streams: std::sync::Arc<StreamSlots>,
 }
 
 #[derive(OpenApi)]

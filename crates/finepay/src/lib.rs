@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub endpoints: Option<PathBuf>,
     /// Reverse proxies whose `X-Forwarded-*` headers are believed (`--trusted-proxies`).
     pub trusted_proxies: finepay_http::TrustedProxies,
+    /// Caps on open event streams, in all and per user.
+    pub stream_limits: finepay_http::StreamLimits,
     /// How long a `slow` sandbox authority takes to answer (SPEC: 5 s).
     pub sandbox_slow_delay: Duration,
     /// How long the sandbox bank holds the answer of card …0042's first charge.
@@ -62,6 +64,7 @@ impl ServeConfig {
             bank_timeout: Duration::from_secs(5),
             trusted_proxies: finepay_http::TrustedProxies::none(),
             endpoints: None,
+            stream_limits: finepay_http::StreamLimits::default(),
             sandbox_slow_delay: Duration::from_secs(5),
             sandbox_bank_timeout_delay: Duration::from_secs(10),
         }
@@ -209,6 +212,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             platform: platform.clone(),
             proxies: config.trusted_proxies.clone(),
             stopping: stop_signal.clone(),
+            streams: finepay_http::StreamSlots::new(config.stream_limits),
         },
         sandbox_authority
             .as_ref()

@@ -101,3 +101,52 @@ async fn registrations_from_one_address_are_limited() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_event_streams_are_capped_per_user_and_in_all() {
+    let app = TestApp::spawn_with(|c| {
+        c.stream_limits = finepay_http::StreamLimits {
+            total: 3,
+            per_user: 2,
+        }
+    })
+    .await;
+    let open = |token: String| {
+        let (http, url) = (app.http.clone(), app.url.clone());
+        async move {
+            http.get(format!("{url}/api/v1/notifications/stream"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = (app.user().await, app.user().await);
+    let first = open(a.token.clone()).await;
+    let second = open(a.token.clone()).await;
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let (status, body) = json(open(a.token.clone()).await).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a third stream of one user: {body}"
+    );
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let third = open(b.token.clone()).await;
+    assert_eq!(
+        third.status(),
+        StatusCode::OK,
+        "another user still gets one"
+    );
+    let (status, body) = json(open(b.token.clone()).await).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "all the server takes: {body}"
+    );
+    assert_eq!(body["error"]["code"], "service_busy");
+    drop((first, second, third));
+}
