@@ -43,6 +43,10 @@ pub struct PlatformConfig {
     pub bank_code: String,
     /// Card payments and top-ups left `processing` longer than this are settled by asking the bank.
     pub resolve_after: Duration,
+    /// How long after a charge was asked for "the bank has never seen this reference" is believed
+    /// final. Before that the charge stays `processing` (its key held), since a bank may still
+    /// book it late; giving it up sooner would let a retry charge a second time.
+    pub give_up_after: Duration,
     /// The day of the month a credit statement is issued (Huabei-like default: the 1st).
     pub credit_statement_day: u32,
     /// The day of the month a credit statement is due (default: the 10th).
@@ -74,6 +78,7 @@ impl Default for PlatformConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             bank_code: "sandbox".into(),
             resolve_after: Duration::from_secs(15),
+            give_up_after: Duration::from_secs(600),
             credit_statement_day: 1,
             credit_due_day: 10,
         }

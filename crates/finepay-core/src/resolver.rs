@@ -2,7 +2,7 @@
 //! between the commit of the `processing` row and the commit of the outcome) — the card module's
 //! step 4, [`Platform::resolve_charges`] — and purges expired idempotency keys.
 
-use crate::card::Charge;
+use crate::card::{Charge, ChargeOutcome};
 use crate::{CoreError, Platform};
 use finepay_store::time_text;
 use std::time::Duration;
@@ -36,6 +36,8 @@ impl Platform {
         let age = chrono::Duration::from_std(self.config().resolve_after)
             .unwrap_or(chrono::Duration::seconds(15));
         let older_than = time_text(chrono::Utc::now() - age);
+        let give_up = chrono::Duration::from_std(self.config().give_up_after)
+            .unwrap_or(chrono::Duration::minutes(10));
         let desk = &self.inner.card_desk;
         for charge in self.charges_left_processing(&older_than).await? {
             if desk.in_flight(charge.reference()) {
@@ -47,6 +49,12 @@ impl Platform {
                 "asking the bank about a charge left processing"
             );
             let outcome = desk.ask_bank(charge.reference()).await;
+            if matches!(outcome, ChargeOutcome::NotReached)
+                && chrono::Utc::now() - charge.created_at() < give_up
+            {
+                // Not seen yet is not "never": the bank may book it late. Asked again next round.
+                continue;
+            }
             let (what, reference) = (charge.what(), charge.reference().to_string());
             if let Err(e) = desk.settle_charge(charge, outcome).await {
                 tracing::error!(what, reference, error = %e, "cannot settle a charge left processing; will retry");
