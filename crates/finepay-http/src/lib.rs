@@ -93,14 +93,69 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document served at `/api/openapi.json`.
 pub fn openapi_document() -> serde_json::Value {
-    serde_json::to_value(api_routes().split_for_parts().1).unwrap_or_default()
+    let mut doc = serde_json::to_value(api_routes().split_for_parts().1).unwrap_or_default();
+    document_errors(&mut doc);
+    doc
+}
+
+/// Completes the generated document with what every operation shares: the error envelope of SPEC
+/// §3 as a schema (its `code` one of the core's error codes), that envelope as the body of every
+/// 4xx and 5xx answer, and a 401 on every operation that asks for a bearer token.
+fn document_errors(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let codes: Vec<&str> = finepay_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    doc["components"]["schemas"]["Error"] = json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": codes},
+                "message": {"type": "string", "description": "what to do next, for a person"},
+                "field": {"type": "string", "description": "the request field at fault"},
+                "reason": {"type": "string", "description": "online_handling_not_allowed: why"}
+            }
+        }}
+    });
+    let body = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if secured && !responses.contains_key("401") {
+                responses.insert(
+                    "401".into(),
+                    json!({"description": "unauthenticated: no valid bearer token"}),
+                );
+            }
+            for (status, response) in responses.iter_mut() {
+                let error = status.starts_with('4') || status.starts_with('5');
+                if error && response.get("content").is_none() {
+                    response["content"] = body.clone();
+                }
+            }
+        }
+    }
 }
 
 /// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
 /// the sandbox bearer token when given.
 pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
     let (api, openapi) = api_routes().with_state(state.clone()).split_for_parts();
-    let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
+    let mut openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
+    document_errors(&mut openapi_json);
     let mut app = api.route(
         "/api/openapi.json",
         axum::routing::get(move || {

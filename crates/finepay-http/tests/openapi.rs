@@ -38,3 +38,36 @@ fn every_spec_path_is_documented() {
     let decision = &doc["components"]["schemas"]["DecisionView"]["properties"];
     assert!(decision.get("plate_bound_to_you").is_some());
 }
+
+#[test]
+fn every_secured_operation_documents_its_401_and_every_error_its_envelope() {
+    let doc = finepay_http::openapi_document();
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+        ["enum"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(codes.contains(&serde_json::json!("decision_not_found")));
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                secured += 1;
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} lacks its 401"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"].get("application/json").is_some(),
+                        "{method} {path} {status} has no body schema"
+                    );
+                }
+            }
+        }
+    }
+    assert!(secured >= 20);
+}
