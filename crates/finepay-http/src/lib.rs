@@ -153,9 +153,8 @@ fn document_errors(doc: &mut serde_json::Value) {
 /// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
 /// the sandbox bearer token when given.
 pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
-    let (api, openapi) = api_routes().with_state(state.clone()).split_for_parts();
-    let mut openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
-    document_errors(&mut openapi_json);
+    let (api, _) = api_routes().with_state(state.clone()).split_for_parts();
+    let openapi_json = openapi_document();
     let mut app = api.route(
         "/api/openapi.json",
         axum::routing::get(move || {

@@ -81,21 +81,26 @@ async fn a_notice_goes_through_to_an_https_authority_whose_certificate_is_truste
     }
 }
 
-#[tokio::test]
-async fn an_answer_larger_than_the_cap_is_refused_cleanly() {
-    let huge = "x".repeat(MAX_ANSWER_BYTES + 1);
+/// A client for Beijing pointed at a server that answers every request with `body`.
+async fn answering_always(body: String) -> HttpAuthority {
     let app = axum::Router::new().fallback(get(move || {
-        let body = huge.clone();
+        let body = body.clone();
         async move { body }
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let authority = HttpAuthority::new(
+    HttpAuthority::new(
         &format!("http://{addr}/authority/v1/{BEIJING}"),
         SECRET,
         Duration::from_secs(5),
-    );
+    )
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_cleanly() {
+    let huge = "x".repeat(MAX_ANSWER_BYTES + 1);
+    let authority = answering_always(huge).await;
     match authority.lookup_decision("1100000000000015").await {
         Err(AuthorityError::Protocol(why)) => assert!(why.contains("larger than"), "{why}"),
         other => panic!("a huge answer must be refused: {other:?}"),
@@ -116,18 +121,7 @@ async fn an_event_of_an_unknown_kind_is_passed_over_and_the_feed_goes_on() {
         "next_after": 9
     })
     .to_string();
-    let app = axum::Router::new().fallback(get(move || {
-        let body = page.clone();
-        async move { body }
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let authority = HttpAuthority::new(
-        &format!("http://{addr}/authority/v1/{BEIJING}"),
-        SECRET,
-        Duration::from_secs(5),
-    );
+    let authority = answering_always(page).await;
     let page = authority
         .events_after(6, 100, Duration::from_millis(10))
         .await

@@ -46,7 +46,8 @@ impl StoreError {
     /// True when the database cannot serve right now but nothing says the request was wrong: the
     /// writer has stopped, a batch could not be committed (rolled back whole), the PostgreSQL
     /// connection is gone, or SQLite cannot write (disk full, I/O error, read-only file). The
-    /// caller answers 503 and may retry; nothing of the failed transaction is on disk.
+    /// caller answers 503 and may retry; nothing of the failed transaction is on disk. (Lock
+    /// waits and deadlocks are [`StoreError::is_transient`].)
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::WriterGone | StoreError::CommitFailed(_) | StoreError::Io { .. } => true,
@@ -60,8 +61,6 @@ impl StoreError {
                     | rusqlite::ErrorCode::SystemIoFailure
                     | rusqlite::ErrorCode::ReadOnly
                     | rusqlite::ErrorCode::CannotOpen
-                    | rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked
             ),
             _ => false,
         }

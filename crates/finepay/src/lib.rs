@@ -278,7 +278,6 @@ fn authorities_of(found: &endpoints::Endpoints, timeout: Duration) -> Authoritie
 pub struct Sandboxes {
     pub addr: SocketAddr,
     pub authority: SandboxAuthority,
-    pub secret: Vec<u8>,
     pub server: tokio::task::JoinHandle<()>,
 }
 
@@ -295,10 +294,7 @@ impl Sandboxes {
         let secret = load_or_create_secret(&data_dir.join(SECRET_FILE))?;
         let authority = SandboxAuthority::open(
             &data_dir.join("sandbox-authority.db"),
-            AuthoritySandboxConfig {
-                secret: secret.clone(),
-                slow_delay,
-            },
+            AuthoritySandboxConfig { secret, slow_delay },
         )
         .context("cannot open the sandbox authority")?;
         let bank = SandboxBank::open(
@@ -328,7 +324,6 @@ impl Sandboxes {
         Ok(Sandboxes {
             addr,
             authority,
-            secret,
             server,
         })
     }

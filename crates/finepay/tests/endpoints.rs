@@ -14,36 +14,56 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A hostile (or misrouted) authority of another city: its feed announces the revocation of a
-/// decision it never issued, once the test gives it the number. Counts how often it said so.
-async fn hostile_feed() -> (String, Arc<Mutex<Option<String>>>, Arc<AtomicUsize>) {
+/// A hostile (or misrouted) authority of another city, speaking the feed protocol: once the test
+/// gives it a number, its feed announces the revocation of that decision (seq 1), which it never
+/// issued. Counts the reads that came after that event: the follower applied the page.
+struct HostileFeed {
+    url: String,
+    forged: Arc<Mutex<Option<String>>>,
+    armed: Arc<tokio::sync::Notify>,
+    read_past: Arc<AtomicUsize>,
+}
+
+async fn hostile_feed() -> HostileFeed {
     let forged: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let served = Arc::new(AtomicUsize::new(0));
-    let (f, n) = (forged.clone(), served.clone());
+    let armed = Arc::new(tokio::sync::Notify::new());
+    let read_past = Arc::new(AtomicUsize::new(0));
+    let (f, a, n) = (forged.clone(), armed.clone(), read_past.clone());
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        let (forged, served) = (f.clone(), n.clone());
+        let (forged, armed, read_past) = (f.clone(), a.clone(), n.clone());
         async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
             if !uri.path().ends_with("/events") {
                 return (StatusCode::NOT_FOUND, String::new());
             }
+            let query = |name: &str| {
+                uri.query()
+                    .unwrap_or("")
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let after = query("after");
+            if after >= 1 {
+                read_past.fetch_add(1, Ordering::SeqCst);
+            }
+            // A long poll: nothing new is answered when armed or when the wait asked for ends.
             let number = forged.lock().unwrap().clone();
-            let events = match number {
-                Some(number) => {
-                    served.fetch_add(1, Ordering::SeqCst);
-                    json!([{"seq": 1, "kind": "decision.revoked", "city_code": "320500",
-                        "plate": "京A80001", "violation_id": "v1", "decision_number": number,
-                        "at": "2026-11-02T00:00:00Z"}])
+            let number = match number {
+                Some(n) => Some(n),
+                None => {
+                    let wait = Duration::from_millis(query("wait_ms"));
+                    let _ = tokio::time::timeout(wait, armed.notified()).await;
+                    forged.lock().unwrap().clone()
                 }
-                None => json!([]),
             };
-            // Never acknowledged: the page is offered again on every read.
-            let next = if events.as_array().is_some_and(|e| e.is_empty()) {
-                0
-            } else {
-                1
+            let page = match number {
+                Some(number) if after < 1 => json!({"city_code": "320500", "next_after": 1,
+                    "events": [{"seq": 1, "kind": "decision.revoked", "city_code": "320500",
+                        "plate": "京A80001", "violation_id": "v1", "decision_number": number,
+                        "at": "2026-11-02T00:00:00Z"}]}),
+                _ => json!({"city_code": "320500", "next_after": after, "events": []}),
             };
-            let page = json!({"city_code": "320500", "events": events, "next_after": next});
             (StatusCode::OK, page.to_string())
         }
     });
@@ -53,7 +73,12 @@ async fn hostile_feed() -> (String, Arc<Mutex<Option<String>>>, Arc<AtomicUsize>
         listener.local_addr().unwrap()
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, forged, served)
+    HostileFeed {
+        url,
+        forged,
+        armed,
+        read_past,
+    }
 }
 
 const TOKEN: &str = "endpoints-test-sandbox-token";
@@ -127,7 +152,8 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     let text = std::fs::read_to_string(&endpoints).unwrap();
     assert!(text.contains("name = \"Beijing\"\n"), "{text}");
     // And a fourth party's city whose feed is hostile (see `hostile_feed`).
-    let (hostile_url, forged, served) = hostile_feed().await;
+    let hostile = hostile_feed().await;
+    let hostile_url = hostile.url.clone();
     std::fs::write(
         &endpoints,
         text.replace("name = \"Beijing\"\n", "name = \"Beijing Municipality\"\n")
@@ -262,12 +288,13 @@ async fn a_fine_is_paid_and_refunded_across_a_separate_sandbox_and_platform() {
     );
     // Another city's feed announces the revocation of this Beijing decision: passed over, no
     // refund of money Beijing still holds.
-    *forged.lock().unwrap() = Some(number.clone());
+    *hostile.forged.lock().unwrap() = Some(number.clone());
+    hostile.armed.notify_waiters();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while served.load(Ordering::SeqCst) < 3 {
+    while hostile.read_past.load(Ordering::SeqCst) < 1 {
         assert!(
             Instant::now() < deadline,
-            "the platform never read the hostile feed"
+            "the platform never applied the hostile feed's page"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
