@@ -15,6 +15,7 @@
 
 pub mod catalogue;
 pub mod client;
+pub mod endpoints;
 pub mod protocol;
 
 pub use catalogue::{Catalogue, City, ViolationType};

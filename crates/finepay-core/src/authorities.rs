@@ -42,19 +42,7 @@ pub struct AuthorityRoute {
     pub client: Arc<dyn Authority>,
 }
 
-/// A city whose authority the platform reaches, as the endpoints file names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct City {
-    pub code: CityCode,
-    pub name: String,
-    pub name_zh: String,
-    /// Plates starting with one of these are registered by this city's authority (京, 粤B, …).
-    pub plate_prefixes: Vec<String>,
-    /// The authority that receives the fines, in Chinese: the receipts' payee.
-    pub payee: String,
-    /// The same in English.
-    pub payee_en: String,
-}
+pub use finepay_domain::City;
 
 #[derive(Clone, Default)]
 pub struct Authorities {

@@ -61,6 +61,20 @@ impl fmt::Display for CityCode {
     }
 }
 
+/// A city whose authority the platform reaches, as the endpoints file names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct City {
+    pub code: CityCode,
+    pub name: String,
+    pub name_zh: String,
+    /// Plates starting with one of these are registered by this city's authority (京, 粤B, …).
+    pub plate_prefixes: Vec<String>,
+    /// The authority that receives the fines, in Chinese: the receipts' payee.
+    pub payee: String,
+    /// The same in English.
+    pub payee_en: String,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 mod tests {

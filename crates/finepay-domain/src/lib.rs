@@ -43,7 +43,7 @@ pub mod statement;
 pub mod status;
 
 pub use charges::{charges_on, due_on, Charges, PAYMENT_WINDOW_DAYS};
-pub use city::{CityCode, CityCodeError};
+pub use city::{City, CityCode, CityCodeError};
 pub use decision_number::{luhn_check_digit, luhn_valid, DecisionNumber, DecisionNumberError};
 pub use identity::{mask_name, IdNumber, IdNumberError, Phone, PhoneError};
 pub use ledger::{

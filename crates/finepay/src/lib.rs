@@ -3,11 +3,10 @@
 //! real server through `start` on a random port.
 
 pub mod demo;
-pub mod endpoints;
 pub mod offline;
 
 use anyhow::Context;
-use finepay_authority::HttpAuthority;
+use finepay_authority::{endpoints, HttpAuthority};
 use finepay_bank::HttpBank;
 use finepay_core::events::EventBus;
 use finepay_core::{Authorities, AuthorityRoute, NumberRule, Platform, PlatformConfig};

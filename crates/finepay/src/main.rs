@@ -246,10 +246,10 @@ async fn sandbox(
         Some(token.clone()),
     )
     .await?;
-    let file = data_dir.join(finepay::endpoints::FILE_NAME);
-    finepay::endpoints::write(
+    let file = data_dir.join(finepay_authority::endpoints::FILE_NAME);
+    finepay_authority::endpoints::write(
         &file,
-        &finepay::endpoints::for_sandbox(
+        &finepay_authority::endpoints::for_sandbox(
             &format!("http://{}", sandboxes.addr),
             "sandbox-authority-secret",
         ),

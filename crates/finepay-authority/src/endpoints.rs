@@ -1,5 +1,6 @@
 //! The endpoints file (SPEC §10): where the platform finds each city's traffic authority and the
 //! bank. `finepay sandbox` writes one for itself; `finepay serve --endpoints FILE` reads one.
+//! It lives here, beside the protocol, so that its parser can be fuzzed without the platform.
 //!
 //! ```toml
 //! [bank]
@@ -20,8 +21,8 @@
 //! Every city the platform knows (its names, plate prefixes, payee, routing) comes from here; the
 //! embedded sandboxes get the same file made from the built-in city list ([`for_sandbox`]).
 
+use crate::Catalogue;
 use anyhow::Context;
-use finepay_authority::Catalogue;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,7 @@ pub struct CityEndpoint {
 /// One city's authority, ready to use.
 #[derive(Debug, Clone)]
 pub struct CityRoute {
-    pub city: finepay_core::City,
+    pub city: finepay_domain::City,
     pub decision_prefixes: Vec<String>,
     pub base_url: String,
     pub key: Vec<u8>,
@@ -164,7 +165,7 @@ pub fn resolve(file: &EndpointsFile, path: &Path) -> anyhow::Result<Endpoints> {
             .or_else(|| builtin.map(|b| b.payee_en.clone()))
             .unwrap_or_else(|| format!("{} Traffic Police", c.name));
         cities.push(CityRoute {
-            city: finepay_core::City {
+            city: finepay_domain::City {
                 code,
                 name: c.name.clone(),
                 name_zh: c.name_zh.clone(),
