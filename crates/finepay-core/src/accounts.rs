@@ -12,7 +12,7 @@ use base64::Engine;
 use finepay_bank::BankError;
 use finepay_domain::{mask_name, IdNumber, Phone};
 use finepay_store::repo::users;
-use finepay_store::{now_text, time_text, Db};
+use finepay_store::{time_text, Db};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -94,7 +94,7 @@ impl Accounts {
         };
         let phone_text = phone.as_str().to_string();
         let id_text = id_number.as_str().to_string();
-        let now = now_text();
+        let now = self.db.clock().now_text();
         let result = self
             .db
             .writer()
@@ -158,7 +158,7 @@ impl Accounts {
         rand::thread_rng().fill_bytes(&mut raw);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let token_hash = hash_token(&token);
-        let now = chrono::Utc::now();
+        let now = self.db.clock().now();
         let ttl = chrono::Duration::from_std(self.session_ttl)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let expires_at = time_text(now + ttl);
@@ -187,7 +187,7 @@ impl Accounts {
     /// The user id of a valid session token.
     pub async fn authenticate(&self, token: &str) -> Result<String, CoreError> {
         let token_hash = hash_token(token);
-        let now = now_text();
+        let now = self.db.clock().now_text();
         self.db
             .read(move |c| users::session_user(c, &token_hash, &now))
             .await?
@@ -238,7 +238,7 @@ impl Accounts {
             last4: link.last4,
             card_token: link.card_token,
             holder_name: holder,
-            created_at: now_text(),
+            created_at: self.db.clock().now_text(),
         };
         let view = CardView {
             id: card.id.clone(),

@@ -24,7 +24,7 @@ use crate::outbox::{Message, BANK_GROUP};
 use crate::CoreError;
 use finepay_bank::{Bank, BankError};
 use finepay_store::repo::idempotency;
-use finepay_store::{now_text, Db, Sql};
+use finepay_store::{Db, Sql};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -152,6 +152,7 @@ impl CardDesk {
         charge: impl Charge,
         idem: IdempotencyKey,
     ) -> Result<Reply, CoreError> {
+        let now = self.db.clock().now_text();
         let reply = self
             .db
             .writer()
@@ -159,7 +160,7 @@ impl CardDesk {
                 if let Some(reply) = claim_in(c, &charge, &idem)? {
                     return Ok(reply);
                 }
-                let reply = charge.insert_succeeded(c, &now_text())?;
+                let reply = charge.insert_succeeded(c, &now)?;
                 store_reply(c, &charge, reply)
             })
             .await??;
@@ -207,10 +208,11 @@ impl CardDesk {
             // Left `processing`; the resolver asks the bank and finishes it. The key stays held.
             return Ok(charge.processing_reply());
         }
+        let now = self.db.clock().now_text();
         let reply = self
             .db
             .writer()
-            .run(move |c| settle_in(c, charge.as_ref(), &outcome))
+            .run(move |c| settle_in(c, charge.as_ref(), &outcome, &now))
             .await??;
         self.wake_dispatcher();
         Ok(reply)
@@ -262,21 +264,21 @@ fn settle_in(
     c: &dyn Sql,
     charge: &dyn Charge,
     outcome: &ChargeOutcome,
+    now: &str,
 ) -> Result<Reply, CoreError> {
-    let now = now_text();
     match outcome {
         ChargeOutcome::Charged => {
             if charge.given_up(c)? {
                 // Given up as failed meanwhile (another instance's resolver): nothing of it is in
                 // the ledger, so the bank is asked to return the money. The key was released then.
-                enqueue_orphan_refund(c, charge.reference(), charge.amount(), &now)?;
+                enqueue_orphan_refund(c, charge.reference(), charge.amount(), now)?;
                 return Ok(Reply::from_error(&CoreError::BankUnavailable));
             }
-            let reply = charge.succeed(c, &now)?;
+            let reply = charge.succeed(c, now)?;
             store_reply(c, charge, reply)
         }
         ChargeOutcome::Declined(reason) => {
-            if !charge.fail(c, reason, &now)? {
+            if !charge.fail(c, reason, now)? {
                 return Err(CoreError::Internal(format!(
                     "{} {} was already settled",
                     charge.what(),
@@ -291,7 +293,7 @@ fn settle_in(
         }
         ChargeOutcome::NotReached | ChargeOutcome::Unknown => {
             // Nothing was taken. Already failed (by a resolver) is the same end.
-            charge.fail(c, NOT_REACHED, &now)?;
+            charge.fail(c, NOT_REACHED, now)?;
             if let Some(key) = charge.idempotency_key() {
                 idempotency::release_key(c, charge.user_id(), key)?;
             }

@@ -97,7 +97,7 @@ impl RepaymentSource {
     }
 }
 
-fn shanghai_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+pub(crate) fn shanghai_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
     t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive()
 }
 
@@ -175,12 +175,13 @@ pub(crate) fn is_overdue(
     c: &dyn Sql,
     user_id: &str,
     days: StatementDays,
+    today: NaiveDate,
 ) -> Result<bool, CoreError> {
     let postings = credit::postings(
         c,
         &finepay_domain::Account::UserCreditReceivable(user_id.to_string()).key(),
     )?;
-    Ok(statements(&postings, crate::today_in_china(), days)
+    Ok(statements(&postings, today, days)
         .iter()
         .any(|s| s.status == StatementStatus::Overdue))
 }
@@ -203,7 +204,7 @@ impl Credit {
         let postings = self.db.read(move |c| credit::postings(c, &key)).await?;
         let mut list = statements(
             &postings,
-            crate::today_in_china(),
+            self.db.clock().today_in_china(),
             self.terms.statement_days,
         );
         list.reverse();
@@ -248,7 +249,7 @@ impl Credit {
             }
             RepaymentSource::Balance => None,
         };
-        let now = finepay_store::now();
+        let now = self.db.clock().now();
         let id = new_id("rpy");
         let row = RepaymentRow {
             id: id.clone(),

@@ -7,14 +7,14 @@ use crate::authorities::AuthorityRoute;
 use crate::freshness::Freshness;
 use crate::ratelimit::RateLimiter;
 use crate::views::{CityView, DecisionView, ViolationView};
-use crate::{today_in_china, Authorities, CoreError, NumberProblem};
+use crate::{Authorities, CoreError, NumberProblem};
 use finepay_authority::{AuthorityError, DecisionRecord, ViolationRecord};
 use finepay_domain::{
     charges_on, mask_name, Charges, DecisionNumber, DecisionStatus, Fen, PaymentStatus, Plate,
 };
 use finepay_store::repo::{decisions, payments, vehicles};
-use finepay_store::Db;
-use finepay_store::{now_text, repo::decisions::DecisionRow};
+use finepay_store::repo::decisions::DecisionRow;
+use finepay_store::{Clock, Db};
 use std::sync::Arc;
 
 /// Where a decision's figures came from.
@@ -99,12 +99,12 @@ impl Decisions {
                 .await?;
             // A decision the feed has not brought yet is asked of the authority.
             if let Some(row) = kept {
-                return from_snapshot(row, Source::Feed);
+                return from_snapshot(row, Source::Feed, self.db.clock());
             }
         }
         match route.client.lookup_decision(number.as_str()).await {
             Ok(record) => {
-                let current = from_record(record)?;
+                let current = from_record(record, self.db.clock())?;
                 self.keep_snapshot(&current.row).await?;
                 Ok(current)
             }
@@ -118,7 +118,7 @@ impl Decisions {
                     .read(move |c| decisions::find_decision(c, &n))
                     .await?
                     .ok_or(CoreError::AuthorityUnavailable)?;
-                from_snapshot(row, Source::Snapshot)
+                from_snapshot(row, Source::Snapshot, self.db.clock())
             }
         }
     }
@@ -236,7 +236,10 @@ fn view_of(
     }
 }
 
-pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, CoreError> {
+pub(crate) fn from_record(
+    record: DecisionRecord,
+    clock: &Clock,
+) -> Result<CurrentDecision, CoreError> {
     let violation_json =
         serde_json::to_string(&record.violation).map_err(|e| CoreError::Internal(e.to_string()))?;
     let fine = Fen::from_fen(record.fine_fen);
@@ -252,10 +255,10 @@ pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, Cor
         fine: Fen::from_fen(record.fine_fen),
         points: i64::from(record.points),
         issued_on: record.issued_on.to_string(),
-        fetched_at: now_text(),
+        fetched_at: clock.now_text(),
     };
     // The authority is the source of truth for the amount due; the days late are ours to show.
-    let rule = charges_on(fine, record.issued_on, today_in_china());
+    let rule = charges_on(fine, record.issued_on, clock.today_in_china());
     Ok(CurrentDecision {
         row,
         violation: record.violation,
@@ -270,14 +273,18 @@ pub(crate) fn from_record(record: DecisionRecord) -> Result<CurrentDecision, Cor
     })
 }
 
-fn from_snapshot(row: DecisionRow, source: Source) -> Result<CurrentDecision, CoreError> {
+fn from_snapshot(
+    row: DecisionRow,
+    source: Source,
+    clock: &Clock,
+) -> Result<CurrentDecision, CoreError> {
     let violation: ViolationRecord = serde_json::from_str(&row.violation_json)
         .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
     let issued_on = row
         .issued_on
         .parse()
         .map_err(|e| CoreError::Internal(format!("snapshot of {}: {e}", row.number)))?;
-    let charges = charges_on(row.fine, issued_on, today_in_china());
+    let charges = charges_on(row.fine, issued_on, clock.today_in_china());
     Ok(CurrentDecision {
         row,
         violation,

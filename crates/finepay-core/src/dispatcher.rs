@@ -10,7 +10,7 @@ use finepay_authority::{AuthorityError, NoticeOutcome, PaymentNotice, MAX_NOTICE
 use finepay_domain::AuthoritySync;
 use finepay_store::repo::outbox::{Kind, Outcome};
 use finepay_store::repo::{outbox, payments};
-use finepay_store::{now_text, time_text, Sql};
+use finepay_store::{time_text, Sql};
 use rand::Rng;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -87,7 +87,7 @@ impl Platform {
     /// Starts a delivery task for every group (kind and city) with due rows that this instance is
     /// not delivering already; returns how many it started.
     pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
-        let now = now_text();
+        let now = self.db().clock().now_text();
         // Reads the whole undelivered backlog's index: off the runtime's workers.
         let due = self
             .db()
@@ -116,13 +116,31 @@ impl Platform {
         Ok(started)
     }
 
+    /// Every group with due rows delivered here, one after another (see
+    /// [`Platform::deliver_due_now`]); a group another task of this instance holds is skipped.
+    pub(crate) async fn deliver_due_groups(&self) -> Result<usize, CoreError> {
+        let now = self.db().clock().now_text();
+        let due = self
+            .db()
+            .read_scan(move |c| outbox::due_groups(c, &now))
+            .await?;
+        for (kind, city) in &due {
+            if let Some(hold) = self.hold_group(&format!("{}|{city}", kind.as_str())) {
+                self.deliver_group(*kind, city).await;
+                drop(hold);
+            }
+        }
+        Ok(due.len())
+    }
+
     /// Claims a group's due rows (at most [`BATCH`], leased so another instance skips them),
     /// delivers them, records the outcomes, and goes on while the authority (or bank, or bus)
     /// takes them; stops when nothing is due or a round made no progress (it is down: the backoff
     /// decides when to try again).
     async fn deliver_group(&self, kind: Kind, city: &str) {
         loop {
-            let (now, lease_until) = (now_text(), time_text(chrono::Utc::now() + LEASE));
+            let clock = self.db().clock();
+            let (now, lease_until) = (clock.now_text(), time_text(clock.now() + LEASE));
             let c = city.to_string();
             let claimed = self
                 .db()
@@ -351,10 +369,11 @@ impl Platform {
         &self,
         results: Vec<(outbox::OutboxRow, Delivery)>,
     ) -> Result<(), CoreError> {
+        let now = self.db().clock().now();
         let plan: Vec<(outbox::OutboxRow, Delivery, String)> = results
             .into_iter()
             .map(|(row, d)| {
-                let next = time_text(chrono::Utc::now() + backoff(row.attempts));
+                let next = time_text(now + backoff(row.attempts));
                 (row, d, next)
             })
             .collect();
@@ -362,7 +381,7 @@ impl Platform {
         self.db()
             .writer()
             .run(move |c| -> Result<(), CoreError> {
-                let now = now_text();
+                let now = time_text(now);
                 for (row, delivery, next) in &plan {
                     match delivery {
                         Delivery::Retry(error) => outbox::schedule_retry(c, row.id, next, error)?,

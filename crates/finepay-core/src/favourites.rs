@@ -2,7 +2,6 @@
 
 use crate::services::{self, ServiceView};
 use crate::CoreError;
-use finepay_store::now_text;
 use finepay_store::repo::favourites;
 use finepay_store::Db;
 
@@ -30,9 +29,10 @@ impl Favourites {
         let service = services::find(service_id)
             .ok_or(CoreError::NotFound("no such service in the catalogue"))?;
         let uid = user_id.to_string();
+        let now = self.db.clock().now_text();
         self.db
             .writer()
-            .run(move |c| favourites::add(c, &uid, &service.id, &now_text()))
+            .run(move |c| favourites::add(c, &uid, &service.id, &now))
             .await??;
         Ok(())
     }

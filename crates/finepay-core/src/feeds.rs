@@ -18,7 +18,6 @@ use crate::notifications::record;
 use crate::{new_id, CoreError, Platform};
 use finepay_authority::{EventKind, EventPage};
 use finepay_domain::Plate;
-use finepay_store::now_text;
 use finepay_store::repo::notifications::NotificationRow;
 use finepay_store::repo::vehicles;
 use finepay_store::repo::{decisions, payments};
@@ -69,6 +68,16 @@ async fn follow(platform: Platform, route: AuthorityRoute) {
             }
         }
     }
+}
+
+/// Reads `route`'s feed until it is caught up, with no wait for new events (see
+/// [`Platform::read_feeds_now`]).
+pub(crate) async fn read_until_caught_up(
+    platform: &Platform,
+    route: &AuthorityRoute,
+) -> Result<(), CoreError> {
+    while let Read::Behind = platform.read_feed(route).await? {}
+    Ok(())
 }
 
 /// What one read of a feed achieved.
@@ -128,7 +137,8 @@ fn notify_page(
     page: &EventPage,
 ) -> Result<usize, CoreError> {
     let mut written = 0;
-    let now = now_text();
+    let clock = platform.db().clock();
+    let now = clock.now_text();
     for event in &page.events {
         // A feed speaks for its own city only: an event about another city's decision (a
         // misrouted or hostile feed) must not revoke, refund or notify anything here.
@@ -152,7 +162,7 @@ fn notify_page(
             // The decision as the authority has it now: keep our copy, if we have one, current.
             // A decision nobody looked up is not copied: until someone does, it counts as never
             // fetched (SPEC §4: 503 while its authority is unreachable).
-            let current = crate::decisions::from_record((**record).clone())?;
+            let current = crate::decisions::from_record((**record).clone(), clock)?;
             decisions::refresh_decision(c, &current.row)?;
         }
         if event.kind == EventKind::DecisionRevoked {

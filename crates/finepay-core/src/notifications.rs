@@ -155,10 +155,11 @@ impl Notifications {
     /// Marks one of the user's notifications read; another user's id is not found.
     pub async fn mark_read(&self, user_id: &str, id: &str) -> Result<(), CoreError> {
         let (uid, nid) = (user_id.to_string(), id.to_string());
+        let now = self.db.clock().now_text();
         let found = self
             .db
             .writer()
-            .run(move |c| notifications::mark_read(c, &uid, &nid, &finepay_store::now_text()))
+            .run(move |c| notifications::mark_read(c, &uid, &nid, &now))
             .await??;
         if found {
             Ok(())

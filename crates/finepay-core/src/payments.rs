@@ -214,7 +214,7 @@ impl Payments {
             }
             _ => None,
         };
-        let now = finepay_store::now();
+        let now = self.db.clock().now();
         let id = new_id("pay");
         let payment = PaymentRow {
             id: id.clone(),
@@ -412,7 +412,8 @@ impl Charge for PaymentCharge {
                 Ok((balance < amount).then_some(CoreError::InsufficientFunds { balance, amount }))
             }
             PayMethodKind::Credit => {
-                if crate::credit::is_overdue(c, user, self.statement_days)? {
+                let today = crate::credit::shanghai_date(self.payment.created_at);
+                if crate::credit::is_overdue(c, user, self.statement_days, today)? {
                     return Ok(Some(CoreError::CreditOverdue));
                 }
                 let owed = books::credit_owed(c, user, true)?;

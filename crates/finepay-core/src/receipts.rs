@@ -135,7 +135,7 @@ impl Receipts {
         payer_name: &str,
     ) -> Result<SignedReceipt, CoreError> {
         let id = format!("rcp_{}", payment.id.trim_start_matches("pay_"));
-        let issued_at = finepay_store::now_text();
+        let issued_at = self.db.clock().now_text();
         // The receipt number people quote: date and the last 12 hex digits of the payment id.
         let tail: String = payment
             .id

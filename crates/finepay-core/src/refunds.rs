@@ -16,7 +16,7 @@ use finepay_receipts::ReceiptSigner;
 use finepay_store::repo::payments::{self, PaymentRow};
 use finepay_store::repo::{receipts, users};
 use finepay_store::Db;
-use finepay_store::{now_text, Sql};
+use finepay_store::Sql;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -110,7 +110,7 @@ impl Refunds {
         let unsigned = json!({
             "id": id,
             "kind": "refund",
-            "issued_at": now_text(),
+            "issued_at": self.db.clock().now_text(),
             "payment_id": p.id,
             "receipt_id": p.receipt_id,
             "decision_number": p.decision_number,

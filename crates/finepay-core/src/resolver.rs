@@ -35,7 +35,8 @@ impl Platform {
     pub(crate) async fn resolve_charges(&self) -> Result<(), CoreError> {
         let age = chrono::Duration::from_std(self.config().resolve_after)
             .unwrap_or(chrono::Duration::seconds(15));
-        let older_than = time_text(chrono::Utc::now() - age);
+        let now = self.db().clock().now();
+        let older_than = time_text(now - age);
         let give_up = chrono::Duration::from_std(self.config().give_up_after)
             .unwrap_or(chrono::Duration::minutes(10));
         let desk = &self.inner.card_desk;
@@ -50,7 +51,7 @@ impl Platform {
             );
             let outcome = desk.ask_bank(charge.reference()).await;
             if matches!(outcome, ChargeOutcome::NotReached)
-                && chrono::Utc::now() - charge.created_at() < give_up
+                && self.db().clock().now() - charge.created_at() < give_up
             {
                 // Not seen yet is not "never": the bank may book it late. Asked again next round.
                 continue;
@@ -76,8 +77,9 @@ impl Platform {
     }
 
     async fn purge_old_keys(&self) {
-        let before = time_text(chrono::Utc::now() - KEEP_KEYS);
-        let events_before = time_text(chrono::Utc::now() - KEEP_EVENTS);
+        let now = self.db().clock().now();
+        let before = time_text(now - KEEP_KEYS);
+        let events_before = time_text(now - KEEP_EVENTS);
         let purged = self
             .db()
             .writer()

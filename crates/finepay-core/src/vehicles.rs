@@ -5,7 +5,6 @@ use crate::ratelimit::RateLimiter;
 use crate::{Authorities, CoreError};
 use finepay_authority::AuthorityError;
 use finepay_domain::Plate;
-use finepay_store::now_text;
 use finepay_store::repo::vehicles;
 use finepay_store::Db;
 use serde::Serialize;
@@ -89,10 +88,11 @@ impl Vehicles {
             Err(_) => return Err(CoreError::AuthorityUnavailable),
         }
         let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
+        let now = self.db.clock().now_text();
         let bound_at = self
             .db
             .writer()
-            .run(move |c| vehicles::bind(c, &uid, &p, &now_text()))
+            .run(move |c| vehicles::bind(c, &uid, &p, &now))
             .await??;
         Ok(VehicleView {
             plate: plate.as_str().to_string(),

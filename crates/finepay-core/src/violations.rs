@@ -165,7 +165,7 @@ impl Violations {
             Ok(HandlingOutcome::Handled(record)) => {
                 // Answer from what the authority returned: asking again could fail after the
                 // points are already on the licence.
-                let current = crate::decisions::from_record(*record)?;
+                let current = crate::decisions::from_record(*record, self.db.clock())?;
                 self.decisions.keep_snapshot(&current.row).await?;
                 self.decisions.decision_view(current, user_id).await
             }
@@ -188,7 +188,7 @@ impl Violations {
             .read(move |c| users::find_user(c, &uid))
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let (start, end) = scoring_cycle(&user.created_at, crate::today_in_china());
+        let (start, end) = scoring_cycle(&user.created_at, self.db.clock().today_in_china());
         let asks = self.authorities.all().iter().map(|route| {
             let licence = user.id_number.clone();
             async move { route.client.licence_points(&licence, start, end).await }

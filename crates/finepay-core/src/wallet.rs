@@ -81,7 +81,7 @@ impl Wallet {
             .await?;
         let overdue = crate::credit::statements(
             &postings,
-            crate::today_in_china(),
+            self.db.clock().today_in_china(),
             self.terms.statement_days,
         )
         .iter()
@@ -139,7 +139,7 @@ impl Wallet {
                     "no linked card with this id; link it with POST /api/v1/cards",
                 )
             })?;
-        let now = finepay_store::now();
+        let now = self.db.clock().now();
         let id = new_id("top");
         let row = top_ups::TopUpRow {
             id: id.clone(),

@@ -6,6 +6,7 @@
 //! function takes the connection it works on, so the caller decides the transaction.
 
 mod checkpoint;
+mod clock;
 mod error;
 mod migrate;
 mod pg_tls;
@@ -17,6 +18,7 @@ mod sqlite;
 mod writer;
 
 pub use crate::postgres::PgConn;
+pub use clock::Clock;
 pub use error::StoreError;
 /// The SQLite migrations in order, for tests that build an older schema.
 pub use migrate::SQLITE as SQLITE_MIGRATIONS;
@@ -75,6 +77,8 @@ pub struct Db {
     backend: Backend,
     writer: Writer,
     readers: ReadPool,
+    /// The time rows are stamped with, and every rule counting time reads.
+    clock: Clock,
     /// SQLite only: checkpoints off the writer thread, for as long as a clone of this lives.
     _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
@@ -129,8 +133,19 @@ impl Db {
             backend,
             writer: Writer::spawn(writer_conn, config)?,
             readers: ReadPool::new(readers, backend == Backend::Sqlite),
+            clock: Clock::system(),
             _checkpointer: checkpointer,
         })
+    }
+
+    /// The same database read with another clock (a simulator's).
+    pub fn with_clock(self, clock: Clock) -> Db {
+        Db { clock, ..self }
+    }
+
+    /// The clock rows are stamped with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> Backend {

@@ -10,29 +10,14 @@ use common::{free_port, wait_healthy};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "crash-test-sandbox-token";
 
 fn serve(dir: &Path, port: u16, database: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_finepay"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--sandbox-token",
-            TOKEN,
-            "--database",
-            database,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    common::serve_process(dir, port, database, TOKEN)
 }
 
 async fn post(

@@ -484,3 +484,29 @@ pub fn assert_ledger_check_passes(database: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `finepay serve` as a process of its own on `port` (so a test can SIGKILL it), with the sandbox
+/// authorities and bank in process under the control token `sandbox_token`.
+pub fn serve_process(
+    dir: &std::path::Path,
+    port: u16,
+    database: &str,
+    sandbox_token: &str,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_finepay"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--sandbox-token",
+            sandbox_token,
+            "--database",
+            database,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
