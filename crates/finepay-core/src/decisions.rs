@@ -12,8 +12,8 @@ use finepay_authority::{AuthorityError, DecisionRecord, ViolationRecord};
 use finepay_domain::{
     charges_on, mask_name, Charges, DecisionNumber, DecisionStatus, Fen, PaymentStatus, Plate,
 };
-use finepay_store::repo::{decisions, payments, vehicles};
 use finepay_store::repo::decisions::DecisionRow;
+use finepay_store::repo::{decisions, payments, vehicles};
 use finepay_store::{Clock, Db};
 use std::sync::Arc;
 

@@ -40,7 +40,11 @@ fn run_lanes(first: u64, lanes: u64, per_lane: usize) -> sim::Stats {
     total.into_inner().unwrap()
 }
 
-fn run_one(seed: u64, scenarios: usize, sabotage: Option<Sabotage>) -> Result<sim::Stats, sim::Failure> {
+fn run_one(
+    seed: u64,
+    scenarios: usize,
+    sabotage: Option<Sabotage>,
+) -> Result<sim::Stats, sim::Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,7 +63,7 @@ fn run_one(seed: u64, scenarios: usize, sabotage: Option<Sabotage>) -> Result<si
 #[test]
 fn ten_thousand_seeded_scenarios_keep_every_invariant() {
     let total = env_u64("FINEPAY_SIM_SCENARIOS_TOTAL").unwrap_or(10_000);
-    let per_lane = 250;
+    let per_lane: usize = env_u64("FINEPAY_SIM_PER_LANE").map_or(40, |n| n as usize);
     let lanes = total.div_ceil(per_lane as u64);
     let first = env_u64("FINEPAY_SIM_FIRST_SEED").unwrap_or(1);
     let started = std::time::Instant::now();
@@ -92,7 +96,10 @@ fn a_forgotten_notice_is_caught_and_its_seed_replays_the_failure() {
             run_one(7, scenario + 1, Some(Sabotage::ForgetNotice { scenario })).err()
         })
         .expect("a sabotaged scenario fails");
-    assert_eq!(failure.invariant, "every kept payment is recorded by its authority", "{failure}");
+    assert_eq!(
+        failure.invariant, "every kept payment is recorded by its authority",
+        "{failure}"
+    );
     let text = failure.to_string();
     assert!(text.contains("FINEPAY_SIM_SEED=7"), "{text}");
     let again = run_one(
@@ -104,8 +111,18 @@ fn a_forgotten_notice_is_caught_and_its_seed_replays_the_failure() {
     )
     .expect_err("the replay fails too");
     assert_eq!(
-        (again.scenario, again.step, again.invariant, again.trace.len()),
-        (failure.scenario, failure.step, failure.invariant, failure.trace.len())
+        (
+            again.scenario,
+            again.step,
+            again.invariant,
+            again.trace.len()
+        ),
+        (
+            failure.scenario,
+            failure.step,
+            failure.invariant,
+            failure.trace.len()
+        )
     );
 }
 
@@ -113,10 +130,15 @@ fn a_forgotten_notice_is_caught_and_its_seed_replays_the_failure() {
 #[test]
 fn a_balance_moved_outside_the_ledger_is_caught_at_once() {
     let failure = (0..40)
-        .find_map(|scenario| run_one(11, scenario + 1, Some(Sabotage::SkewWallet { scenario })).err())
+        .find_map(|scenario| {
+            run_one(11, scenario + 1, Some(Sabotage::SkewWallet { scenario })).err()
+        })
         .expect("a sabotaged scenario fails");
     assert_eq!(failure.invariant, "ledger check", "{failure}");
-    assert!(failure.trace.last().unwrap().starts_with("top up"), "{failure}");
+    assert!(
+        failure.trace.last().unwrap().starts_with("top up"),
+        "{failure}"
+    );
 }
 
 /// `FINEPAY_SIM_SEED=S FINEPAY_SIM_SCENARIOS=N`: runs seed S's first N scenarios and prints the

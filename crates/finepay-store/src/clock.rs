@@ -55,6 +55,7 @@ impl std::fmt::Debug for Clock {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a failed test
 mod tests {
     use super::*;
 

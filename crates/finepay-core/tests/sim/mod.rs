@@ -16,7 +16,7 @@ use finepay_core::{
 };
 use finepay_domain::{charges_on, City, CityCode, Fen};
 use finepay_receipts::ReceiptSigner;
-use finepay_store::{params, Db, DbLocation, Sql, WriterConfig};
+use finepay_store::{params, Db, DbLocation, WriterConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -91,6 +91,50 @@ const CITIES: [(&str, &str, &str, &str); 2] = [
     ("310000", "Shanghai", "上海", "沪"),
 ];
 const CARD: &str = "6222020000000000018";
+const USERS: [&str; 3] = ["张伟", "王芳", "李娜"];
+
+fn temp_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("a temporary directory")
+}
+
+/// A SQLite database with the users registered and their cards linked, made once per process
+/// (`VACUUM INTO` writes a consistent copy while the platform that made it is still open).
+fn template() -> &'static std::path::Path {
+    static TEMPLATE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (_, path) = TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let made = temp_dir();
+                let location = DbLocation::Sqlite(made.path().join("made.db"));
+                let mut lane = Lane::assemble(&location, SimClock::new(), made).await;
+                lane.register_users().await;
+                let dir = temp_dir();
+                let path = dir.path().join("template.db");
+                let into = format!("VACUUM INTO '{}'", path.display());
+                lane.platform
+                    .db()
+                    .read(move |c| c.batch(&into))
+                    .await
+                    .expect("the template database is written");
+                (dir, path)
+            })
+        })
+        .join()
+        .expect("the template is made")
+    });
+    path
+}
 
 struct SimUser {
     id: String,
@@ -130,19 +174,31 @@ impl Lane {
     pub async fn open(opts: &Options) -> Lane {
         // On Linux the database goes to memory-backed /dev/shm: the walk tests logic, not disks
         // (the crash rounds test durability), and ten thousand scenarios commit a lot.
-        let shm = std::path::Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("a temporary directory");
+        let dir = temp_dir();
         let clock = SimClock::new();
-        let location = match &opts.database {
-            Some(url) => DbLocation::Postgres(url.clone()),
-            None => DbLocation::Sqlite(dir.path().join("sim.db")),
+        let (location, registered) = match &opts.database {
+            Some(url) => (DbLocation::Postgres(url.clone()), false),
+            None => {
+                // Hashing three passwords (Argon2) costs more than fifty scenarios: every lane
+                // starts from a copy of one database that has the users and their cards.
+                let path = dir.path().join("sim.db");
+                std::fs::copy(template(), &path).expect("the template database copies");
+                (DbLocation::Sqlite(path), true)
+            }
         };
-        let db = Db::open(&location, WriterConfig::default())
+        let mut lane = Lane::assemble(&location, clock, dir).await;
+        lane.seed = opts.seed;
+        lane.sabotage = opts.sabotage;
+        if registered {
+            lane.users = lane.registered_users().await;
+        } else {
+            lane.register_users().await;
+        }
+        lane
+    }
+
+    async fn assemble(location: &DbLocation, clock: SimClock, dir: tempfile::TempDir) -> Lane {
+        let db = Db::open(location, WriterConfig::default())
             .expect("the simulation database opens")
             .with_clock(clock.clock());
         let authorities: Vec<SimAuthority> = CITIES
@@ -191,13 +247,28 @@ impl Lane {
             Arc::new(EventBus::in_process()),
             config,
         );
-        let mut users = Vec::new();
-        for (i, name) in ["张伟", "王芳", "李娜"].iter().enumerate() {
-            let user = platform
+        Lane {
+            seed: 0,
+            platform,
+            clock,
+            authorities,
+            bank,
+            users: Vec::new(),
+            stats: Stats::default(),
+            sabotage: None,
+            _dir: dir,
+        }
+    }
+
+    /// Three real-name users, each with a linked card.
+    async fn register_users(&mut self) {
+        for (i, name) in USERS.iter().enumerate() {
+            let user = self
+                .platform
                 .accounts()
                 .register(
                     Registration {
-                        phone: format!("1380000{:04}", i),
+                        phone: format!("1380000{i:04}"),
                         password: "simulated-password".into(),
                         name: name.to_string(),
                         id_number: id_number(i as u32),
@@ -206,27 +277,40 @@ impl Lane {
                 )
                 .await
                 .expect("a simulated user registers");
-            let card = platform
+            let card = self
+                .platform
                 .accounts()
                 .link_card(&user.id, CARD, name)
                 .await
                 .expect("a simulated card links");
-            users.push(SimUser {
+            self.users.push(SimUser {
                 id: user.id,
                 card_id: card.id,
             });
         }
-        Lane {
-            seed: opts.seed,
-            platform,
-            clock,
-            authorities,
-            bank,
-            users,
-            stats: Stats::default(),
-            sabotage: opts.sabotage,
-            _dir: dir,
-        }
+    }
+
+    /// The users (and cards) already in the database, in the order they registered.
+    async fn registered_users(&self) -> Vec<SimUser> {
+        self.platform
+            .db()
+            .read(|c| {
+                let rows = c.query(
+                    "SELECT u.id AS id, c.id AS card FROM users u JOIN cards c ON c.user_id = u.id
+                     ORDER BY u.phone",
+                    &[],
+                )?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(SimUser {
+                            id: r.text("id")?,
+                            card_id: r.text("card")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, finepay_store::StoreError>>()
+            })
+            .await
+            .expect("the template's users read")
     }
 
     /// Runs `scenarios` scenarios; the first broken invariant stops the lane.
@@ -286,7 +370,8 @@ impl Lane {
             self.check_safety(&s).await?;
         }
         s.step = steps;
-        s.trace.push("the world recovers; rounds run until nothing is left".into());
+        s.trace
+            .push("the world recovers; rounds run until nothing is left".into());
         self.quiesce(&mut s).await?;
         self.check_safety(&s).await?;
         self.check_settled(&s).await
@@ -370,9 +455,8 @@ impl Lane {
             }
             87..=97 => {
                 let which = s.rng.gen_range(0..3);
-                s.trace.push(
-                    ["dispatcher round", "resolver round", "feeds read"][which].to_string(),
-                );
+                s.trace
+                    .push(["dispatcher round", "resolver round", "feeds read"][which].to_string());
                 self.round(s, which).await
             }
             _ => {
@@ -431,7 +515,7 @@ impl Lane {
             _ => {
                 s.keys.insert(
                     key.to_string(),
-                    final_answer.then(|| (outcome.clone(), body.to_string())),
+                    final_answer.then(|| (*outcome, body.to_string())),
                 );
             }
         }
@@ -459,11 +543,18 @@ impl Lane {
             },
         };
         let due = {
-            let state = self.authorities[s.city].state.lock().unwrap_or_else(|p| p.into_inner());
+            let state = self.authorities[s.city]
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let d = &state.decisions[&s.number];
-            charges_on(Fen::from_fen(d.fine), d.issued_on, world::china(self.clock.now()))
-                .amount_due
-                .fen()
+            charges_on(
+                Fen::from_fen(d.fine),
+                d.issued_on,
+                world::china(self.clock.now()),
+            )
+            .amount_due
+            .fen()
         };
         let amount = if s.rng.gen_bool(0.1) { due + 100 } else { due };
         let key = Self::key(s, "pay");
@@ -533,8 +624,11 @@ impl Lane {
                 if status_of(&reply.body) == "succeeded" && !reply.replayed {
                     self.stats.top_ups += 1;
                 }
-                s.trace
-                    .push(format!("{line}: {:?} {}", reply.outcome, status_of(&reply.body)));
+                s.trace.push(format!(
+                    "{line}: {:?} {}",
+                    reply.outcome,
+                    status_of(&reply.body)
+                ));
             }
             Err(e) => {
                 let what = self.allowed(s, &e)?;
@@ -544,8 +638,11 @@ impl Lane {
         if self.sabotage == Some(Sabotage::SkewWallet { scenario: s.index }) && !s.sabotaged {
             s.sabotaged = true;
             let key = finepay_domain::Account::UserBalance(self.users[s.user].id.clone()).key();
-            self.sabotage_sql("UPDATE accounts SET balance = balance + 1 WHERE key = $1", &key)
-                .await;
+            self.sabotage_sql(
+                "UPDATE accounts SET balance = balance + 1 WHERE key = $1",
+                &key,
+            )
+            .await;
         }
         Ok(())
     }
@@ -577,8 +674,11 @@ impl Lane {
                 if status_of(&reply.body) == "succeeded" && !reply.replayed {
                     self.stats.repayments += 1;
                 }
-                s.trace
-                    .push(format!("{line}: {:?} {}", reply.outcome, status_of(&reply.body)));
+                s.trace.push(format!(
+                    "{line}: {:?} {}",
+                    reply.outcome,
+                    status_of(&reply.body)
+                ));
             }
             Err(e) => {
                 let what = self.allowed(s, &e)?;
@@ -614,8 +714,10 @@ impl Lane {
             if self.pending().await == (0, 0) {
                 return Ok(());
             }
-            self.clock
-                .advance(chrono::Duration::from_std(self.platform.config().give_up_after).unwrap_or_default());
+            self.clock.advance(
+                chrono::Duration::from_std(self.platform.config().give_up_after)
+                    .unwrap_or_default(),
+            );
         }
         let (processing, undelivered) = self.pending().await;
         Err(self.fail(
@@ -662,20 +764,7 @@ impl Lane {
             return Err(self.fail(s, "ledger check", format!("{}: {}", f.rule, f.detail)));
         }
         let charged = self.charged_by_card().await;
-        let bank = self.bank.state.lock().unwrap_or_else(|p| p.into_inner());
-        for (what, reference, amount) in &charged {
-            match bank.charges.get(reference) {
-                Some(c) if c.amount == *amount => {}
-                other => {
-                    return Err(self.fail(
-                        s,
-                        "the platform never counts money the bank did not take",
-                        format!("{what} {reference} of {amount} fen succeeded; the bank has {other:?}"),
-                    ))
-                }
-            }
-        }
-        drop(bank);
+        self.bank_took(s, &charged)?;
         let payments = self.payments().await;
         for a in &self.authorities {
             let state = a.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -698,6 +787,26 @@ impl Lane {
         Ok(())
     }
 
+    /// Every succeeded card-funded record is a charge the bank made, of its amount.
+    fn bank_took(&self, s: &Scenario, charged: &[(String, String, i64)]) -> Result<(), Failure> {
+        let bank = self.bank.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (what, reference, amount) in charged {
+            match bank.charges.get(reference) {
+                Some(c) if c.amount == *amount => {}
+                other => {
+                    return Err(self.fail(
+                        s,
+                        "the platform never counts money the bank did not take",
+                        format!(
+                            "{what} {reference} of {amount} fen succeeded; the bank has {other:?}"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// At the end of a scenario, with the world up and every round run.
     async fn check_settled(&mut self, s: &Scenario) -> Result<(), Failure> {
         let payments = self.payments().await;
@@ -714,7 +823,10 @@ impl Lane {
                 .iter()
                 .position(|(code, ..)| number.starts_with(&code[..4]))
                 .unwrap_or(0);
-            let state = self.authorities[city].state.lock().unwrap_or_else(|p| p.into_inner());
+            let state = self.authorities[city]
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let d = state.decisions.get(number);
             let recorded = d.is_some_and(|d| {
                 d.payment_id.as_deref() == Some(id.as_str()) && d.paid_amount == Some(*amount)
@@ -730,17 +842,17 @@ impl Lane {
                 return Err(self.fail(
                     s,
                     "a recorded payment is confirmed",
-                    format!("payment {id}: authority_status {:?}", authority_status.get(id)),
+                    format!(
+                        "payment {id}: authority_status {:?}",
+                        authority_status.get(id)
+                    ),
                 ));
             }
         }
         // Every charge the bank holds is a succeeded payment, top-up or repayment of the same
         // amount; everything else was given back in full.
         let charged = self.charged_by_card().await;
-        let kept: BTreeMap<&str, i64> = charged
-            .iter()
-            .map(|(_, r, a)| (r.as_str(), *a))
-            .collect();
+        let kept: BTreeMap<&str, i64> = charged.iter().map(|(_, r, a)| (r.as_str(), *a)).collect();
         let bank = self.bank.state.lock().unwrap_or_else(|p| p.into_inner());
         for (reference, c) in &bank.charges {
             let net = c.amount - c.refunded;
@@ -749,7 +861,10 @@ impl Lane {
                 return Err(self.fail(
                     s,
                     "the bank keeps exactly what the platform kept",
-                    format!("charge {reference}: {} taken, {} refunded; the platform keeps {expected}", c.amount, c.refunded),
+                    format!(
+                        "charge {reference}: {} taken, {} refunded; the platform keeps {expected}",
+                        c.amount, c.refunded
+                    ),
                 ));
             }
         }
@@ -792,7 +907,11 @@ impl Lane {
                     .map(|r| {
                         Ok((
                             r.text("id")?,
-                            (r.text("status")?, r.int("amount")?, r.text("decision_number")?),
+                            (
+                                r.text("status")?,
+                                r.int("amount")?,
+                                r.text("decision_number")?,
+                            ),
                         ))
                     })
                     .collect::<Result<BTreeMap<_, _>, finepay_store::StoreError>>()

@@ -102,7 +102,8 @@ impl SimAuthority {
         let mut s = lock(&self.state);
         s.decisions.insert(number.to_string(), d);
         let seq = s.events.len() as i64 + 1;
-        s.events.push((seq, EventKind::DecisionIssued, number.to_string()));
+        s.events
+            .push((seq, EventKind::DecisionIssued, number.to_string()));
     }
 
     /// The authority withdraws a decision (paid or not); its feed says so.
@@ -116,7 +117,8 @@ impl SimAuthority {
         }
         d.status = RecordStatus::Revoked;
         let seq = s.events.len() as i64 + 1;
-        s.events.push((seq, EventKind::DecisionRevoked, number.to_string()));
+        s.events
+            .push((seq, EventKind::DecisionRevoked, number.to_string()));
         true
     }
 
@@ -138,7 +140,8 @@ impl SimAuthority {
         d.paid_amount = Some(amount);
         d.paid_at = Some(now);
         let seq = s.events.len() as i64 + 1;
-        s.events.push((seq, EventKind::DecisionPaid, number.to_string()));
+        s.events
+            .push((seq, EventKind::DecisionPaid, number.to_string()));
         true
     }
 
@@ -211,13 +214,9 @@ impl Authority for SimAuthority {
             Some(d) if d.status == RecordStatus::Revoked => rejected("revoked"),
             Some(d) if d.status == RecordStatus::Paid => rejected("already_paid"),
             Some(d) => {
-                let due = charges_on(
-                    Fen::from_fen(d.fine),
-                    d.issued_on,
-                    china(notice.paid_at),
-                )
-                .amount_due
-                .fen();
+                let due = charges_on(Fen::from_fen(d.fine), d.issued_on, china(notice.paid_at))
+                    .amount_due
+                    .fen();
                 if due != notice.amount_fen {
                     rejected("amount_mismatch")
                 } else {
