@@ -129,6 +129,7 @@ pub async fn create_session(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
     /// Search words in English, Chinese or pinyin.
     q: Option<String>,
@@ -164,6 +165,14 @@ pub async fn create_card(
     user: AuthUser,
     body: ApiJson<CreateCard>,
 ) -> ApiResult<(StatusCode, Json<CardView>)> {
+    // The bank takes printable names only; refused here, a control character would come back
+    // from the bank as a protocol error (a 500).
+    if body.value.holder_name.trim().chars().any(char::is_control) {
+        return Err(ApiError(CoreError::invalid(
+            "holder_name",
+            "enter the name on the card without control characters",
+        )));
+    }
     let card = s
         .platform
         .accounts()
@@ -289,6 +298,7 @@ pub async fn create_payment(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     cursor: Option<String>,
     limit: Option<u32>,
@@ -353,14 +363,22 @@ pub struct Verification {
     reason: Option<&'static str>,
 }
 
-/// Verify a receipt's signature against the published keys (no sign-in needed).
-#[utoipa::path(post, path = "/api/v1/receipts/verify", request_body = Object, responses((status = 200, body = Verification)))]
+/// Verify a receipt's signature against the published keys (no sign-in needed). The body is a
+/// receipt object as returned; anything but a JSON object is `400 invalid_request`.
+#[utoipa::path(post, path = "/api/v1/receipts/verify", request_body = Object,
+    responses((status = 200, body = Verification), (status = 400, description = "invalid_request: not a JSON object")))]
 pub async fn verify_receipt(
     State(s): State<AppState>,
     body: ApiJson<serde_json::Value>,
-) -> Json<Verification> {
+) -> ApiResult<Json<Verification>> {
+    if !body.value.is_object() {
+        return Err(ApiError(CoreError::invalid(
+            "body",
+            "send the receipt object as returned by GET /api/v1/receipts/{id}",
+        )));
+    }
     let (valid, reason) = s.platform.receipts().verify(&body.value);
-    Json(Verification { valid, reason })
+    Ok(Json(Verification { valid, reason }))
 }
 
 /// The public keys that verify receipts.

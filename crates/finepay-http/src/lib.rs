@@ -4,6 +4,7 @@
 //! Architecture Invariant: handlers parse input into domain types and call one use case each; no
 //! SQL, no adapters, no business rules here.
 
+mod contract;
 mod edge;
 mod error;
 mod extract;
@@ -94,15 +95,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3.1 document served at `/api/openapi.json`.
 pub fn openapi_document() -> serde_json::Value {
     let mut doc = serde_json::to_value(api_routes().split_for_parts().1).unwrap_or_default();
-    document_errors(&mut doc);
+    error_schema(&mut doc);
+    contract::complete(&mut doc);
     doc
 }
 
-/// Completes the generated document with what every operation shares: the error envelope of SPEC
-/// §3 as a schema (its `code` one of the core's error codes), that envelope as the body of every
-/// 4xx and 5xx answer, and a 401 on every operation that asks for a bearer token.
-fn document_errors(doc: &mut serde_json::Value) {
-    use serde_json::{json, Value};
+/// The error envelope of SPEC §3 as a schema, its `code` one of the core's error codes (the
+/// contract module adds the edge's own and makes it the body of every 4xx and 5xx answer).
+fn error_schema(doc: &mut serde_json::Value) {
+    use serde_json::json;
     let codes: Vec<&str> = finepay_core::ErrorCode::ALL
         .iter()
         .map(|c| c.as_str())
@@ -121,33 +122,6 @@ fn document_errors(doc: &mut serde_json::Value) {
             }
         }}
     });
-    let body = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for item in paths.values_mut() {
-        let Some(item) = item.as_object_mut() else {
-            continue;
-        };
-        for op in item.values_mut() {
-            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-                continue;
-            };
-            if secured && !responses.contains_key("401") {
-                responses.insert(
-                    "401".into(),
-                    json!({"description": "unauthenticated: no valid bearer token"}),
-                );
-            }
-            for (status, response) in responses.iter_mut() {
-                let error = status.starts_with('4') || status.starts_with('5');
-                if error && response.get("content").is_none() {
-                    response["content"] = body.clone();
-                }
-            }
-        }
-    }
 }
 
 /// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
