@@ -29,6 +29,15 @@ const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 128;
 const MAX_NAME_CHARS: usize = 50;
 
+/// A person's name as typed: at most 50 characters, something besides spaces, and (once the
+/// spaces around it are gone) no control character.
+fn is_name(raw: &str) -> bool {
+    let trimmed = raw.trim();
+    !trimmed.is_empty()
+        && raw.chars().count() <= MAX_NAME_CHARS
+        && !trimmed.chars().any(char::is_control)
+}
+
 /// Users, their sessions and their linked cards: the service behind registration, sign-in and
 /// every authenticated request.
 #[derive(Clone)]
@@ -71,7 +80,7 @@ impl Accounts {
         let id_number = IdNumber::parse(&r.id_number)
             .map_err(|e| CoreError::invalid("id_number", e.to_string()))?;
         let name = r.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        if !is_name(&r.name) {
             return Err(CoreError::invalid(
                 "name",
                 "enter your real name as on your resident ID card (1 to 50 characters)",
@@ -214,7 +223,9 @@ impl Accounts {
             ));
         }
         let holder = holder_name.trim().to_string();
-        if holder.is_empty() || holder.chars().count() > MAX_NAME_CHARS {
+        // The bank takes printable names only: a control character would come back from it as
+        // a protocol error.
+        if !is_name(holder_name) {
             return Err(CoreError::invalid(
                 "holder_name",
                 "enter the name on the card",

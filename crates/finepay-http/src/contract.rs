@@ -72,19 +72,13 @@ const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 /// The whitespace characters that are not control characters (the rest of [`WHITESPACE`]).
 const SPACES: &str = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
-/// A trimmed name of 1 to 50 characters: at most 50, at least one that is not whitespace.
+/// A person's name (a real name, a card holder's): 1 to 50 characters, at least one that is not
+/// whitespace, and once trimmed no control character (the bank takes printable names only).
 fn name_schema(description: &str) -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS,
-        "pattern": format!("[^{WHITESPACE}]"), "description": description})
-}
-
-/// A card holder's name: as [`name_schema`], and once trimmed no control character (the bank
-/// takes printable names only).
-fn holder_schema() -> Value {
     let visible = format!("[^{CONTROL}{SPACES}]");
     json!({"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS,
         "pattern": format!("^[{WHITESPACE}]*{visible}([^{CONTROL}]*{visible})?[{WHITESPACE}]*$"),
-        "description": "The name on the card: 1 to 50 characters once trimmed, no control characters."})
+        "description": description})
 }
 
 /// An amount a person moves (`Fen::payable`): 1 fen to 1,000,000.00 yuan.
@@ -111,26 +105,86 @@ fn set(schemas: &mut Value, name: &str, field: &str, schema: Value) {
 /// The rules of the request bodies' fields.
 fn document_bodies(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
-    set(schemas, "CreateUser", "phone", json!({"type": "string", "pattern": "^1[3-9][0-9]{9}$",
-        "description": "Mainland mobile number, 11 digits: 1[3-9] and 9 more"}));
-    set(schemas, "CreateUser", "password", json!({"type": "string",
-        "minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS}));
-    set(schemas, "CreateUser", "name", name_schema("Real name as on the resident ID card."));
-    set(schemas, "CreateUser", "id_number", json!({"type": "string",
+    set(
+        schemas,
+        "CreateUser",
+        "phone",
+        json!({"type": "string", "pattern": "^1[3-9][0-9]{9}$",
+        "description": "Mainland mobile number, 11 digits: 1[3-9] and 9 more"}),
+    );
+    set(
+        schemas,
+        "CreateUser",
+        "password",
+        json!({"type": "string",
+        "minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS}),
+    );
+    set(
+        schemas,
+        "CreateUser",
+        "name",
+        name_schema("Real name as on the resident ID card."),
+    );
+    set(
+        schemas,
+        "CreateUser",
+        "id_number",
+        json!({"type": "string",
         "pattern": "^[0-9]{10}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]$",
-        "description": "18-character resident ID number: 17 digits (characters 7 to 14 the date of birth) and a GB 11643 check character; a date that does not exist or a wrong check character answers 400 invalid_request"}));
-    set(schemas, "CreateCard", "number", json!({"type": "string", "pattern": "^[0-9]{16,19}$",
-        "description": "16 to 19 digits, the last a Luhn check digit (a failed check answers 400 invalid_request)"}));
-    set(schemas, "CreateCard", "holder_name", holder_schema());
-    set(schemas, "CreateTopUp", "card_id", id_schema("A linked card's id (another answers 400 invalid_request)."));
-    set(schemas, "CreateTopUp", "amount", payable_schema("Fen, positive."));
-    set(schemas, "CreatePayment", "decision_number", decision_number_schema());
-    set(schemas, "CreatePayment", "amount", payable_schema("The amount due the payer saw, in fen."));
+        "description": "18-character resident ID number: 17 digits (characters 7 to 14 the date of birth) and a GB 11643 check character; a date that does not exist or a wrong check character answers 400 invalid_request"}),
+    );
+    set(
+        schemas,
+        "CreateCard",
+        "number",
+        json!({"type": "string", "pattern": "^[0-9]{16,19}$",
+        "description": "16 to 19 digits, the last a Luhn check digit (a failed check answers 400 invalid_request)"}),
+    );
+    set(
+        schemas,
+        "CreateCard",
+        "holder_name",
+        name_schema("The name on the card: 1 to 50 characters, no control characters."),
+    );
+    set(
+        schemas,
+        "CreateTopUp",
+        "card_id",
+        id_schema("A linked card's id (another answers 400 invalid_request)."),
+    );
+    set(
+        schemas,
+        "CreateTopUp",
+        "amount",
+        payable_schema("Fen, positive."),
+    );
+    set(
+        schemas,
+        "CreatePayment",
+        "decision_number",
+        decision_number_schema(),
+    );
+    set(
+        schemas,
+        "CreatePayment",
+        "amount",
+        payable_schema("The amount due the payer saw, in fen."),
+    );
     set(schemas, "CreatePayment", "confirm_plate", plate_schema());
-    set(schemas, "CreateRepayment", "amount", payable_schema("Fen, positive, at most what is owed (more answers 400 invalid_request)."));
+    set(
+        schemas,
+        "CreateRepayment",
+        "amount",
+        payable_schema("Fen, positive, at most what is owed (more answers 400 invalid_request)."),
+    );
     set(schemas, "BindVehicle", "plate", plate_schema());
-    set(schemas, "BindVehicle", "vin_last6", json!({"type": "string", "pattern": "^[0-9A-Za-z]{6}$",
-        "description": "The last 6 characters of the VIN, as on the registration certificate."}));
+    set(
+        schemas,
+        "BindVehicle",
+        "vin_last6",
+        json!({"type": "string", "pattern": "^[0-9A-Za-z]{6}$",
+        "description": "The last 6 characters of the VIN, as on the registration certificate."}),
+    );
     for name in ["MethodBody", "RepaymentSourceBody"] {
         let Some(variants) = schemas
             .get_mut(name)
@@ -177,7 +231,11 @@ fn document_parameters(path: &str, op: &mut Value) {
                 "description": "`next_cursor` of the previous page; a cursor that is not from this list answers 400 invalid_request",
                 "schema": {"type": "string", "minLength": 1}})),
             "limit" => {
-                let (default, max) = if path.contains("notifications") { (50, 200) } else { (20, 100) };
+                let (default, max) = if path.contains("notifications") {
+                    (50, 200)
+                } else {
+                    (20, 100)
+                };
                 Some(json!({"name": "limit", "in": "query", "required": false,
                     "description": format!("entries per page (default {default}); any whole number up to 4294967295 is taken and brought within 1 to {max}"),
                     "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX, "default": default}}))
@@ -185,10 +243,12 @@ fn document_parameters(path: &str, op: &mut Value) {
             "q" => Some(json!({"name": "q", "in": "query", "required": false,
                 "description": "Search words in English, Chinese or pinyin.",
                 "schema": {"type": "string"}})),
-            "Idempotency-Key" => Some(json!({"name": "Idempotency-Key", "in": "header", "required": true,
+            "Idempotency-Key" => Some(
+                json!({"name": "Idempotency-Key", "in": "header", "required": true,
                 "description": "1 to 255 visible ASCII characters (SPEC §3); missing or longer answers 400 idempotency_key_required",
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,
-                    "pattern": "^[!-~]([ -~]*[!-~])?$"}})),
+                    "pattern": "^[!-~]([ -~]*[!-~])?$"}}),
+            ),
             "number" => Some(json!({"name": "number", "in": "path", "required": true,
                 "description": "the penalty decision number, 15 or 16 digits",
                 "schema": decision_number_schema()})),
@@ -215,7 +275,8 @@ const TOO_LARGE: &str = "payload_too_large: the body is over 64 KiB";
 const BUSY: &str = "service_busy: the database cannot serve just now; retry";
 const INTERNAL: &str = "internal_error";
 const KEY_RULES: &str = "idempotency_key_reused: this Idempotency-Key was used with another body";
-const IN_PROGRESS: &str = "request_in_progress: a request with this Idempotency-Key is still running";
+const IN_PROGRESS: &str =
+    "request_in_progress: a request with this Idempotency-Key is still running";
 
 /// A status and what it means: the error codes behind it.
 pub type Answer = (&'static str, &'static str);
@@ -228,7 +289,8 @@ fn with(mut base: Vec<Answer>, more: &[Answer]) -> Vec<Answer> {
 /// Every status an operation answers besides its success, with the codes behind it. `None` for
 /// an operation this table does not know (a test keeps it complete).
 pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
-    let secured_read: Vec<Answer> = vec![("401", UNAUTHENTICATED), ("500", INTERNAL), ("503", BUSY)];
+    let secured_read: Vec<Answer> =
+        vec![("401", UNAUTHENTICATED), ("500", INTERNAL), ("503", BUSY)];
     let a = match (method, path) {
         ("get", "/healthz") => vec![],
         ("get", "/readyz") => vec![],
@@ -400,7 +462,10 @@ mod tests {
         assert!(!paths.is_empty());
         for (path, item) in paths {
             for (method, _) in item.as_object().cloned().unwrap_or_default() {
-                assert!(answers(&method, &path).is_some(), "{method} {path} has no answers");
+                assert!(
+                    answers(&method, &path).is_some(),
+                    "{method} {path} has no answers"
+                );
             }
         }
     }
@@ -414,10 +479,21 @@ mod tests {
             ("/api/v1/notifications", "limit"),
             ("/api/v1/services", "q"),
         ] {
-            let params = doc["paths"][path]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+            let params = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let p = params.iter().find(|p| p["name"] == name);
-            assert_eq!(p.map(|p| p["in"].clone()), Some(json!("query")), "{path} {name}");
-            assert_eq!(p.map(|p| p["required"].clone()), Some(json!(false)), "{path} {name}");
+            assert_eq!(
+                p.map(|p| p["in"].clone()),
+                Some(json!("query")),
+                "{path} {name}"
+            );
+            assert_eq!(
+                p.map(|p| p["required"].clone()),
+                Some(json!(false)),
+                "{path} {name}"
+            );
         }
     }
 

@@ -165,14 +165,6 @@ pub async fn create_card(
     user: AuthUser,
     body: ApiJson<CreateCard>,
 ) -> ApiResult<(StatusCode, Json<CardView>)> {
-    // The bank takes printable names only; refused here, a control character would come back
-    // from the bank as a protocol error (a 500).
-    if body.value.holder_name.trim().chars().any(char::is_control) {
-        return Err(ApiError(CoreError::invalid(
-            "holder_name",
-            "enter the name on the card without control characters",
-        )));
-    }
     let card = s
         .platform
         .accounts()
