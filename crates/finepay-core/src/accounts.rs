@@ -25,9 +25,11 @@ pub struct Registration {
     pub id_number: String,
 }
 
-const MIN_PASSWORD_CHARS: usize = 8;
-const MAX_PASSWORD_CHARS: usize = 128;
-const MAX_NAME_CHARS: usize = 50;
+/// A password's length in characters (the OpenAPI document says the same).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// A person's name (real name, card holder) as typed, in characters.
+pub const MAX_NAME_CHARS: usize = 50;
 
 /// A person's name as typed: at most 50 characters, something besides spaces, and (once the
 /// spaces around it are gone) no control character.

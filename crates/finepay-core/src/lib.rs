@@ -37,14 +37,16 @@ pub mod violations;
 mod wallet;
 mod workers;
 
-pub use accounts::{Accounts, Registration};
+pub use accounts::{
+    Accounts, Registration, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+};
 pub use authorities::{Authorities, AuthorityRoute, City, NumberProblem, NumberRule};
 pub(crate) use basics::new_id;
 pub use basics::today_in_china;
 pub use decisions::Decisions;
 pub use error::{CoreError, ErrorCode};
 pub use favourites::Favourites;
-pub use idempotency::{IdempotencyKey, Outcome, Reply};
+pub use idempotency::{IdempotencyKey, Outcome, Reply, MAX_KEY_LEN};
 pub use notifications::{NotificationView, Notifications};
 pub use payments::{parse_plate, PayMethod, PayRequest};
 pub use platform::{Platform, PlatformConfig};

@@ -12,13 +12,10 @@
 use finepay_domain::{Fen, PROVINCES};
 use serde_json::{json, Value};
 
-/// finepay-core's `idempotency::MAX_KEY_LEN` (SPEC §3: 1 to 255 characters).
-const MAX_IDEMPOTENCY_KEY_CHARS: u64 = 255;
-/// finepay-core's accounts rules: a password of 8 to 128 characters; a real name or card holder
-/// name of 1 to 50 once trimmed.
-const MIN_PASSWORD_CHARS: u64 = 8;
-const MAX_PASSWORD_CHARS: u64 = 128;
-const MAX_NAME_CHARS: u64 = 50;
+use finepay_core::{MAX_KEY_LEN, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+
+/// SPEC §3: an `Idempotency-Key` of 1 to 255 characters (the core's rule).
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = MAX_KEY_LEN;
 
 /// Rust's `char::is_whitespace` (what `str::trim` removes) as the inside of a regex class.
 const WHITESPACE: &str =

@@ -311,6 +311,35 @@ async fn every_bad_input_gets_its_error_code_and_moves_no_money() {
     assert_eq!(app.balance(&user).await, 80_000);
 }
 
+/// A name with a control character, or longer than 50 characters as typed, is refused at once;
+/// a card holder's used to reach the bank and come back as a 500 (found by schemathesis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_control_characters_or_too_long_are_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.user().await;
+    let padded = format!("\u{85}张{}", "\u{85}".repeat(49));
+    for holder in ["张\u{1}三", "\u{7f}", padded.as_str()] {
+        expect(
+            app.post(
+                "/api/v1/cards",
+                Some(&user.token),
+                &json!({"number": CARD_OK, "holder_name": holder}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+    }
+    let body = json!({"phone": unique_phone(), "password": "long enough", "name": "张\u{0}三", "id_number": id_number(4)});
+    expect(
+        app.post("/api/v1/users", None, &body).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_phone_number_is_refused() {
     let app = TestApp::spawn().await;

@@ -162,9 +162,11 @@ struct Scenario {
     city: usize,
     number: String,
     plate: String,
-    /// Idempotency keys used, with the first final answer under each (outcome, body).
-    keys: BTreeMap<String, Option<(Outcome, String)>>,
+    /// The answer stored under each key, once one is known to be (outcome, body).
+    keys: BTreeMap<String, (Outcome, String)>,
     keys_made: usize,
+    /// The last request sent: (kind, key, amount, choice of method or source), for a retry.
+    last: Option<(&'static str, String, i64, u8)>,
     trace: Vec<String>,
     step: usize,
     sabotaged: bool,
@@ -353,6 +355,7 @@ impl Lane {
             plate,
             keys: BTreeMap::new(),
             keys_made: 0,
+            last: None,
             trace: vec![format!(
                 "decision {} of city {} for {} yuan, issued {days_ago} days ago; user {user}",
                 index,
@@ -481,43 +484,55 @@ impl Lane {
         }
     }
 
-    /// A key: usually a new one, sometimes the last one again (a client retrying).
-    fn key(s: &mut Scenario, what: &str) -> String {
-        if s.keys_made > 0 && s.rng.gen_bool(0.25) {
-            return format!("{what}-{}-{}", s.index, s.keys_made - 1);
+    /// A request of `kind`: usually a new key with `fresh`'s amount and choice, sometimes the last
+    /// request again, key and body alike (a client retrying after a lost answer).
+    fn request(
+        s: &mut Scenario,
+        kind: &'static str,
+        fresh: impl FnOnce(&mut StdRng) -> (i64, u8),
+    ) -> (String, i64, u8) {
+        if let Some((last_kind, key, amount, choice)) = &s.last {
+            if *last_kind == kind && s.rng.gen_bool(0.25) {
+                return (key.clone(), *amount, *choice);
+            }
         }
+        let (amount, choice) = fresh(&mut s.rng);
         s.keys_made += 1;
-        format!("{what}-{}-{}", s.index, s.keys_made - 1)
+        let key = format!("{kind}-{}-{}", s.index, s.keys_made);
+        s.last = Some((kind, key.clone(), amount, choice));
+        (key, amount, choice)
     }
 
-    /// Checks a reply against the first final answer under its key, then remembers it.
+    /// SPEC §3: once an answer is stored under a key, the same request gets it again, replayed,
+    /// and is never made a second time. A made resource's final answer is stored; a refusal may
+    /// be (decided in the writer job) or not (nothing was claimed), so it counts once replayed.
     fn check_replay(
         &self,
         s: &mut Scenario,
         key: &str,
-        outcome: &Outcome,
-        body: &str,
+        reply: &finepay_core::Reply,
     ) -> Result<(), Failure> {
-        let final_answer = match outcome {
-            Outcome::Refused(_) => true,
-            Outcome::Created => !body.contains("\"status\":\"processing\""),
-        };
+        let made_final =
+            reply.outcome == Outcome::Created && !reply.body.contains("\"status\":\"processing\"");
         match s.keys.get(key) {
-            Some(Some((first_outcome, first_body))) => {
-                if first_outcome != outcome || first_body != body {
-                    return Err(self.fail(
-                        s,
-                        "a repeated key answers what it answered first",
-                        format!("first {first_outcome:?} {first_body}, now {outcome:?} {body}"),
-                    ));
-                }
+            Some((outcome, body))
+                if !reply.replayed || *outcome != reply.outcome || *body != reply.body =>
+            {
+                return Err(self.fail(
+                    s,
+                    "a repeated key answers what it answered first",
+                    format!(
+                        "stored {outcome:?} {body}; now {:?} {} (replayed: {})",
+                        reply.outcome, reply.body, reply.replayed
+                    ),
+                ));
             }
-            _ => {
-                s.keys.insert(
-                    key.to_string(),
-                    final_answer.then(|| (*outcome, body.to_string())),
-                );
+            Some(_) => {}
+            None if reply.replayed || made_final => {
+                s.keys
+                    .insert(key.to_string(), (reply.outcome, reply.body.clone()));
             }
+            None => {}
         }
         Ok(())
     }
@@ -534,14 +549,6 @@ impl Lane {
     }
 
     async fn pay(&mut self, s: &mut Scenario) -> Result<(), Failure> {
-        let user = &self.users[s.user];
-        let method = match s.rng.gen_range(0..3) {
-            0 => PayMethod::Balance,
-            1 => PayMethod::Credit,
-            _ => PayMethod::Card {
-                card_id: user.card_id.clone(),
-            },
-        };
         let due = {
             let state = self.authorities[s.city]
                 .state
@@ -556,8 +563,18 @@ impl Lane {
             .amount_due
             .fen()
         };
-        let amount = if s.rng.gen_bool(0.1) { due + 100 } else { due };
-        let key = Self::key(s, "pay");
+        let (key, amount, choice) = Self::request(s, "pay", |rng| {
+            let amount = if rng.gen_bool(0.1) { due + 100 } else { due };
+            (amount, rng.gen_range(0..3))
+        });
+        let user = &self.users[s.user];
+        let method = match choice {
+            0 => PayMethod::Balance,
+            1 => PayMethod::Credit,
+            _ => PayMethod::Card {
+                card_id: user.card_id.clone(),
+            },
+        };
         let req = PayRequest::parse(&s.number, Fen::from_fen(amount), &s.plate, method.clone())
             .map_err(|e| self.fail(s, "the walk builds valid requests", format!("{e:?}")))?;
         let body = serde_json::json!({
@@ -573,7 +590,7 @@ impl Lane {
         let line = format!("pay {} fen by {:?} under {key}", amount, method.kind());
         match result {
             Ok(reply) => {
-                self.check_replay(s, &key, &reply.outcome, &reply.body)?;
+                self.check_replay(s, &key, &reply)?;
                 let status = status_of(&reply.body);
                 if status == "succeeded" && !reply.replayed {
                     self.stats.payments_succeeded += 1;
@@ -605,9 +622,8 @@ impl Lane {
     }
 
     async fn top_up(&mut self, s: &mut Scenario) -> Result<(), Failure> {
+        let (key, amount, _) = Self::request(s, "top", |rng| (rng.gen_range(1..=3_000) * 100, 0));
         let user = &self.users[s.user];
-        let amount = s.rng.gen_range(1..=3_000) * 100;
-        let key = Self::key(s, "top");
         let body = serde_json::json!({"card_id": user.card_id, "amount": amount});
         let idem = IdempotencyKey::new(Some(key.as_str()), "POST /api/v1/wallet/top-ups", &body)
             .map_err(|e| self.fail(s, "the walk builds valid keys", format!("{e:?}")))?;
@@ -620,7 +636,7 @@ impl Lane {
         let line = format!("top up {amount} fen under {key}");
         match result {
             Ok(reply) => {
-                self.check_replay(s, &key, &reply.outcome, &reply.body)?;
+                self.check_replay(s, &key, &reply)?;
                 if status_of(&reply.body) == "succeeded" && !reply.replayed {
                     self.stats.top_ups += 1;
                 }
@@ -648,16 +664,17 @@ impl Lane {
     }
 
     async fn repay(&mut self, s: &mut Scenario) -> Result<(), Failure> {
+        let (key, amount, choice) = Self::request(s, "rpy", |rng| {
+            (rng.gen_range(1..=500) * 100, rng.gen_range(0..2))
+        });
         let user = &self.users[s.user];
-        let amount = s.rng.gen_range(1..=500) * 100;
-        let source = if s.rng.gen_bool(0.5) {
+        let source = if choice == 0 {
             finepay_core::credit::RepaymentSource::Balance
         } else {
             finepay_core::credit::RepaymentSource::Card {
                 card_id: user.card_id.clone(),
             }
         };
-        let key = Self::key(s, "rpy");
         let body = serde_json::json!({"amount": amount, "source": source.request_json()});
         let idem = IdempotencyKey::new(Some(key.as_str()), "POST /api/v1/credit/repayments", &body)
             .map_err(|e| self.fail(s, "the walk builds valid keys", format!("{e:?}")))?;
@@ -670,7 +687,7 @@ impl Lane {
         let line = format!("repay {amount} fen from {source:?} under {key}");
         match result {
             Ok(reply) => {
-                self.check_replay(s, &key, &reply.outcome, &reply.body)?;
+                self.check_replay(s, &key, &reply)?;
                 if status_of(&reply.body) == "succeeded" && !reply.replayed {
                     self.stats.repayments += 1;
                 }
