@@ -45,6 +45,15 @@ fn run_one(
     scenarios: usize,
     sabotage: Option<Sabotage>,
 ) -> Result<sim::Stats, sim::Failure> {
+    run_on(seed, scenarios, sabotage, None)
+}
+
+fn run_on(
+    seed: u64,
+    scenarios: usize,
+    sabotage: Option<Sabotage>,
+    database: Option<String>,
+) -> Result<sim::Stats, sim::Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,15 +62,19 @@ fn run_one(
         let opts = Options {
             seed,
             sabotage,
-            database: None,
+            database,
         };
         Lane::open(&opts).await.run(scenarios).await
     })
 }
 
 /// At least 10,000 scenarios (`FINEPAY_SIM_SCENARIOS_TOTAL` sets how many; by hand, a million).
+/// On SQLite; the PostgreSQL pass of the suite runs `seeded_scenarios_on_postgres` instead.
 #[test]
 fn ten_thousand_seeded_scenarios_keep_every_invariant() {
+    if std::env::var("FINEPAY_TEST_POSTGRES").is_ok() {
+        return;
+    }
     let total = env_u64("FINEPAY_SIM_SCENARIOS_TOTAL").unwrap_or(10_000);
     let per_lane: usize = env_u64("FINEPAY_SIM_PER_LANE").map_or(40, |n| n as usize);
     let lanes = total.div_ceil(per_lane as u64);
@@ -152,5 +165,31 @@ fn replay() {
     match run_one(seed, scenarios, None) {
         Ok(stats) => eprintln!("seed {seed}: {scenarios} scenarios passed: {stats:?}"),
         Err(f) => panic!("{f}"),
+    }
+}
+
+/// With `FINEPAY_TEST_POSTGRES` set (the suite's PostgreSQL pass): two lanes of 40 scenarios on a
+/// fresh PostgreSQL database each, the same walk and the same invariants.
+#[test]
+fn seeded_scenarios_on_postgres() {
+    let Ok(base) = std::env::var("FINEPAY_TEST_POSTGRES") else {
+        return;
+    };
+    for seed in [1u64, 2] {
+        let name = format!(
+            "fp_t_sim_{}_{seed}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+                % 100_000
+        );
+        let admin = finepay_store::PgConn::connect(&format!("{base}/postgres")).unwrap();
+        finepay_store::Sql::batch(&admin, &format!("CREATE DATABASE {name}")).unwrap();
+        let stats = run_on(seed, 40, None, Some(format!("{base}/{name}")))
+            .unwrap_or_else(|f| panic!("on PostgreSQL: {f}"));
+        assert_eq!(stats.scenarios, 40);
+        eprintln!("PostgreSQL, seed {seed}: {stats:?}");
     }
 }

@@ -45,6 +45,12 @@ pub struct PgConn {
     /// Always `Some` until drop (taken there to close it off any async runtime).
     client: RefCell<Option<Client>>,
     statements: RefCell<HashMap<String, Statement>>,
+    /// Where to connect again when the server went away (a restart, a failover).
+    url: String,
+    /// Between `BEGIN` and `COMMIT`/`ROLLBACK`: a connection lost here takes the transaction
+    /// with it, and is not re-opened until the next `BEGIN` (a statement of the lost transaction
+    /// must fail, never run on a fresh connection outside any transaction).
+    in_tx: std::cell::Cell<bool>,
 }
 
 impl PgConn {
@@ -52,24 +58,33 @@ impl PgConn {
     /// must not start inside an async task (it is used afterwards from the writer thread and from
     /// `spawn_blocking`, where blocking is allowed).
     pub fn connect(url: &str) -> Result<PgConn, StoreError> {
-        let (url, tls) = crate::pg_tls::tls_for(url)?;
-        // Nothing waits without a bound: a lock held by another instance, or a runaway statement,
-        // fails the job (answered 503, retried by the client) instead of hanging every request.
-        let client = std::thread::spawn(move || {
-            let mut client = match tls {
-                crate::pg_tls::PgTls::Plain => Client::connect(&url, NoTls)?,
-                crate::pg_tls::PgTls::Rustls(tls) => Client::connect(&url, tls)?,
-            };
-            client.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '30s'")?;
-            Ok::<_, postgres::Error>(client)
-        })
-        .join()
-        .map_err(|_| StoreError::CommitFailed("the PostgreSQL connect thread panicked".into()))??;
-        let conn = PgConn {
-            client: RefCell::new(Some(client)),
+        Ok(PgConn {
+            client: RefCell::new(Some(open_client(url)?)),
             statements: RefCell::new(HashMap::new()),
-        };
-        Ok(conn)
+            url: url.to_string(),
+            in_tx: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Connects again if the server closed this connection, outside a transaction only.
+    fn reopen_if_closed(&self) -> Result<(), StoreError> {
+        let closed = self.client.borrow().as_ref().is_none_or(Client::is_closed);
+        if !closed {
+            return Ok(());
+        }
+        if self.in_tx.get() {
+            return Err(StoreError::CommitFailed(
+                "the connection to PostgreSQL was lost inside a transaction; nothing of it was written"
+                    .into(),
+            ));
+        }
+        let fresh = open_client(&self.url)?;
+        tracing::info!("connected to PostgreSQL again after the connection was lost");
+        self.statements.borrow_mut().clear();
+        if let Some(old) = self.client.borrow_mut().replace(fresh) {
+            let _ = std::thread::spawn(move || drop(old)).join();
+        }
+        Ok(())
     }
 
     fn with_client<T>(
@@ -93,6 +108,25 @@ impl PgConn {
     }
 }
 
+/// One client, connected on a thread of its own: the synchronous client runs its own small
+/// runtime, which must not start inside an async task.
+fn open_client(url: &str) -> Result<Client, StoreError> {
+    let (url, tls) = crate::pg_tls::tls_for(url)?;
+    // Nothing waits without a bound: a lock held by another instance, or a runaway statement,
+    // fails the job (answered 503, retried by the client) instead of hanging every request.
+    std::thread::spawn(move || {
+        let mut client = match tls {
+            crate::pg_tls::PgTls::Plain => Client::connect(&url, NoTls)?,
+            crate::pg_tls::PgTls::Rustls(tls) => Client::connect(&url, tls)?,
+        };
+        client.batch_execute("SET lock_timeout = '5s'; SET statement_timeout = '30s'")?;
+        Ok::<_, postgres::Error>(client)
+    })
+    .join()
+    .map_err(|_| StoreError::CommitFailed("the PostgreSQL connect thread panicked".into()))?
+    .map_err(StoreError::from)
+}
+
 impl Drop for PgConn {
     /// Closing the client blocks on its runtime, which must not happen inside an async task.
     fn drop(&mut self) {
@@ -111,12 +145,20 @@ impl Sql for PgConn {
         Backend::Postgres
     }
 
+    /// PostgreSQL never ends a transaction by itself (a failed one stays open, refusing
+    /// statements, until rolled back); a lost connection takes it with it.
+    fn in_transaction(&self) -> bool {
+        self.in_tx.get() && self.client.borrow().as_ref().is_some_and(|c| !c.is_closed())
+    }
+
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
+        self.reopen_if_closed()?;
         let stmt = self.statement(sql)?;
         self.with_client(|c| c.execute(&stmt, &to_refs(params)))
     }
 
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+        self.reopen_if_closed()?;
         let stmt = self.statement(sql)?;
         let rows = self.with_client(|c| c.query(&stmt, &to_refs(params)))?;
         let names: Arc<[String]> = match rows.first() {
@@ -127,7 +169,19 @@ impl Sql for PgConn {
     }
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        self.with_client(|c| c.batch_execute(sql))
+        // The writer's transaction control, told apart so a lost connection is re-opened only
+        // between transactions.
+        if sql == "BEGIN" {
+            self.in_tx.set(false);
+        }
+        self.reopen_if_closed()?;
+        let result = self.with_client(|c| c.batch_execute(sql));
+        match sql {
+            "BEGIN" => self.in_tx.set(result.is_ok()),
+            "COMMIT" | "ROLLBACK" => self.in_tx.set(false),
+            _ => {}
+        }
+        result
     }
 }
 

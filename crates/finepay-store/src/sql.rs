@@ -192,6 +192,10 @@ pub trait Sql {
     fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError>;
     /// Runs statements without parameters (transaction control, migrations).
     fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// Whether an explicit transaction is open. SQLite ends one by itself when a statement fails
+    /// with a full disk or an I/O error (the whole transaction is rolled back); PostgreSQL keeps
+    /// a failed transaction open until it is rolled back.
+    fn in_transaction(&self) -> bool;
 
     /// The first row, if any.
     fn query_opt(&self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>, StoreError> {

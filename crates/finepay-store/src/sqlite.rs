@@ -22,6 +22,10 @@ impl Sql for Connection {
         Backend::Sqlite
     }
 
+    fn in_transaction(&self) -> bool {
+        !self.is_autocommit()
+    }
+
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
         let mut stmt = self.prepare_cached(&to_sqlite_placeholders(sql))?;
         Ok(stmt.execute(params_from_iter(params.iter()))? as u64)

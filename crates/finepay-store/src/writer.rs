@@ -93,7 +93,19 @@ fn run(conn: BoxedConn, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
 }
 
 fn commit_batch(conn: &dyn Sql, batch: &mut Vec<Job>) {
-    let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
+    let mut pending: std::collections::VecDeque<Job> = batch.drain(..).collect();
+    while !pending.is_empty() {
+        commit_some(conn, &mut pending);
+    }
+}
+
+/// Runs jobs from the front of `pending` in one transaction and commits it. When the database
+/// rolls the whole transaction back by itself (SQLite, on a full disk or an I/O error), the jobs
+/// run so far are answered with the failure — none of their writes is on disk — and the rest are
+/// left in `pending` for a new transaction: no job runs outside a transaction, and no caller is
+/// told "failed" of writes that were committed.
+fn commit_some(conn: &dyn Sql, pending: &mut std::collections::VecDeque<Job>) {
+    let mut completions: Vec<Completion> = Vec::with_capacity(pending.len());
     let begin = match conn.backend() {
         // IMMEDIATE takes the write lock now, not at the first write (no upgrade deadlocks).
         Backend::Sqlite => "BEGIN IMMEDIATE",
@@ -102,12 +114,24 @@ fn commit_batch(conn: &dyn Sql, batch: &mut Vec<Job>) {
     if let Err(e) = conn.batch(begin) {
         // Dropping the jobs drops their answer channels: each caller sees WriterGone, nothing written.
         tracing::error!(error = %e, "cannot begin a write transaction");
-        batch.clear();
+        pending.clear();
         return;
     }
-    for job in batch.drain(..) {
+    while let Some(job) = pending.pop_front() {
         if let Some(completion) = run_job(conn, job) {
             completions.push(completion);
+        }
+        if !conn.in_transaction() {
+            tracing::error!(
+                jobs = completions.len(),
+                "the database rolled a write transaction back by itself (disk full or I/O error); its jobs are answered with the failure, the rest go on in a new transaction"
+            );
+            for completion in completions {
+                completion(Err(StoreError::CommitFailed(
+                    "the database rolled the transaction back (disk full or I/O error); nothing of it was written".into(),
+                )));
+            }
+            return;
         }
     }
     let commit = conn

@@ -123,3 +123,72 @@ async fn purging_drops_old_published_events_and_keeps_payment_notices() {
         .collect::<Vec<_>>();
     assert_eq!(left, ["pay_1", "ntf_2"]);
 }
+
+/// SQLite rolls the whole transaction back by itself when the disk is full. The jobs of the batch
+/// run before it are answered with the failure (nothing of them is on disk), and the jobs after it
+/// go on in a new transaction and commit: every caller's answer matches the disk. (Before, the
+/// later jobs ran outside any transaction, were committed, and were answered "commit failed".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_the_database_rolls_back_answers_each_job_as_the_disk_has_it() {
+    let (_dir, db) = open(WriterConfig::default()).await;
+    // A tiny file: room for small rows, not for a 1 MB one.
+    db.writer()
+        .run(|c| -> Result<(), StoreError> {
+            let pages = c.query_one("PRAGMA page_count", &[])?.int("page_count")?;
+            c.query_opt(&format!("PRAGMA max_page_count = {}", pages + 8), &[])?;
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // Hold the writer so the next jobs share one batch: small, huge, small, small.
+    let w = db.writer().clone();
+    let hold = tokio::spawn(async move {
+        w.run(|_| -> Result<(), StoreError> {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        })
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut tasks = Vec::new();
+    for (i, size) in [10usize, 1_000_000, 10, 10].into_iter().enumerate() {
+        let writer = db.writer().clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .run(move |c| -> Result<(), StoreError> {
+                    let key = format!("acct:{i}:{}", "x".repeat(size));
+                    c.execute(
+                        "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, 'now')",
+                        params![key.as_str()],
+                    )?;
+                    Ok(())
+                })
+                .await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    hold.await.unwrap().unwrap().unwrap();
+    let mut answered_ok = Vec::new();
+    for t in tasks {
+        answered_ok.push(matches!(t.await.unwrap(), Ok(Ok(()))));
+    }
+    let on_disk = db
+        .read(|c| {
+            (0..4)
+                .map(|i| {
+                    c.query_one(
+                        "SELECT COUNT(*) AS n FROM accounts WHERE key LIKE $1",
+                        params![format!("acct:{i}:%").as_str()],
+                    )
+                    .and_then(|r| r.int("n"))
+                    .map(|n| n == 1)
+                })
+                .collect::<Result<Vec<bool>, StoreError>>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(answered_ok, on_disk, "each answer matches the disk");
+    assert!(!on_disk[1], "the row that filled the disk is not there");
+    assert!(on_disk[2] && on_disk[3], "the jobs after it committed in a new transaction");
+}

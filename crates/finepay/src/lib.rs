@@ -3,6 +3,7 @@
 //! real server through `start` on a random port.
 
 pub mod demo;
+pub mod http_server;
 pub mod offline;
 
 use anyhow::Context;
@@ -43,6 +44,8 @@ pub struct ServeConfig {
     pub trusted_proxies: finepay_http::TrustedProxies,
     /// Caps on open event streams, in all and per user.
     pub stream_limits: finepay_http::StreamLimits,
+    /// How long a request's headers may take to arrive, and how many connections are served.
+    pub connection_limits: http_server::ConnectionLimits,
     /// How long a `slow` sandbox authority takes to answer (SPEC: 5 s).
     pub sandbox_slow_delay: Duration,
     /// How long the sandbox bank holds the answer of card …0042's first charge.
@@ -64,6 +67,7 @@ impl ServeConfig {
             trusted_proxies: finepay_http::TrustedProxies::none(),
             endpoints: None,
             stream_limits: finepay_http::StreamLimits::default(),
+            connection_limits: http_server::ConnectionLimits::default(),
             sandbox_slow_delay: Duration::from_secs(5),
             sandbox_bank_timeout_delay: Duration::from_secs(10),
         }
@@ -221,18 +225,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let connection_limits = config.connection_limits;
     let server = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = stop_signal;
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(error = %e, "the server stopped");
-        }
+        http_server::serve(listener, app, connection_limits, stopped).await;
     });
     Ok(Running {
         addr,

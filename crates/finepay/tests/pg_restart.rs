@@ -1,0 +1,145 @@
+//! PostgreSQL going away under load — every connection of the platform's database terminated, as
+//! a server restart or a failover does to its clients: requests answer 503 while the connections
+//! are gone (never 500), finepay connects again by itself (no restart), and what was answered 201
+//! is there and nothing else. Runs on the PostgreSQL pass of the suite only.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart() {
+    if std::env::var("FINEPAY_TEST_POSTGRES").is_err() {
+        return; // the SQLite pass: there is no server to lose
+    }
+    let app = TestApp::spawn().await;
+    let (user, card) = app.funded_user(1_000).await;
+    let database = app.db_url();
+    let name = database.rsplit('/').next().unwrap().to_string();
+    let admin = format!(
+        "{}/postgres",
+        database.rsplit_once('/').map(|(base, _)| base).unwrap()
+    );
+
+    // A top-up every few milliseconds while the connections are cut twice.
+    let load = {
+        let (url, token, card) = (app.url.clone(), user.token.clone(), card.clone());
+        let http = app.http.clone();
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            let start = Instant::now();
+            let mut i = 0;
+            while start.elapsed() < Duration::from_secs(3) {
+                i += 1;
+                let res = http
+                    .post(format!("{url}/api/v1/wallet/top-ups"))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", format!("load-{i}"))
+                    .json(&json!({"card_id": card, "amount": 100}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                answers.push((format!("load-{i}"), status, body));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            answers
+        })
+    };
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let (admin, name) = (admin.clone(), name.clone());
+        let terminated = std::thread::spawn(move || {
+            let conn = finepay_store::PgConn::connect(&admin).unwrap();
+            finepay_store::Sql::query(
+                &conn,
+                "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                finepay_store::params![name.as_str()],
+            )
+            .unwrap()
+            .len()
+        })
+        .join()
+        .unwrap();
+        assert!(terminated > 0, "the platform's connections were cut");
+    }
+    let answers = load.await.unwrap();
+    let created = answers
+        .iter()
+        .filter(|(_, s, _)| *s == StatusCode::CREATED)
+        .count();
+    let unavailable = answers
+        .iter()
+        .filter(|(_, s, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert!(unavailable > 0, "the cuts were felt: {answers:?}");
+    for (_, status, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED || *status == StatusCode::SERVICE_UNAVAILABLE,
+            "only 201 or 503 while the database comes and goes: {status} {body}"
+        );
+    }
+    eprintln!(
+        "{} top-ups: {created} created, {unavailable} answered 503",
+        answers.len()
+    );
+
+    // Served again, by the same process.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = app
+            .post_idem(
+                "/api/v1/wallet/top-ups",
+                &user.token,
+                "after",
+                &json!({"card_id": card, "amount": 100}),
+            )
+            .await;
+        if res.status() == StatusCode::CREATED {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "finepay did not serve again within 10 s: {}",
+            res.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A 503 is "not known": the client retries it under its key and gets one top-up, whichever
+    // way the cut went (a replay of what was committed, or the top-up made now).
+    for (key, status, _) in &answers {
+        if *status == StatusCode::CREATED {
+            continue;
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let res = app
+                .post_idem(
+                    "/api/v1/wallet/top-ups",
+                    &user.token,
+                    key,
+                    &json!({"card_id": card, "amount": 100}),
+                )
+                .await;
+            if res.status() == StatusCode::CREATED {
+                break;
+            }
+            // 409 while a charge left in doubt by the cut is settled by the resolver.
+            assert!(
+                Instant::now() < deadline,
+                "the retry of {key} was not answered 201 within 15 s: {}",
+                res.status()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // One top-up per key, none twice: 1,000 yuan, one fen-hundred per load key, and "after".
+    let expected = 100_000 + 100 * (answers.len() as i64 + 1);
+    assert_eq!(app.balance(&user).await, expected);
+}
