@@ -54,6 +54,11 @@ impl StoreError {
             StoreError::Postgres(e) => {
                 e.is_closed()
                     || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                    // The server is shutting down or restarting (57P01 admin_shutdown on a fast
+                    // stop, 57P02, 57P03 while it starts), or the connection broke (class 08).
+                    || e.code().is_some_and(|c| {
+                        c.code().starts_with("57P") || c.code().starts_with("08")
+                    })
             }
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
                 e.code,

@@ -148,7 +148,12 @@ impl Sql for PgConn {
     /// PostgreSQL never ends a transaction by itself (a failed one stays open, refusing
     /// statements, until rolled back); a lost connection takes it with it.
     fn in_transaction(&self) -> bool {
-        self.in_tx.get() && self.client.borrow().as_ref().is_some_and(|c| !c.is_closed())
+        self.in_tx.get()
+            && self
+                .client
+                .borrow()
+                .as_ref()
+                .is_some_and(|c| !c.is_closed())
     }
 
     fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {

@@ -190,5 +190,8 @@ async fn a_transaction_the_database_rolls_back_answers_each_job_as_the_disk_has_
         .unwrap();
     assert_eq!(answered_ok, on_disk, "each answer matches the disk");
     assert!(!on_disk[1], "the row that filled the disk is not there");
-    assert!(on_disk[2] && on_disk[3], "the jobs after it committed in a new transaction");
+    assert!(
+        on_disk[2] && on_disk[3],
+        "the jobs after it committed in a new transaction"
+    );
 }

@@ -58,7 +58,7 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
             let conn = finepay_store::PgConn::connect(&admin).unwrap();
             finepay_store::Sql::query(
                 &conn,
-                "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity
+                "SELECT pg_terminate_backend(pid)::text AS gone FROM pg_stat_activity
                  WHERE datname = $1 AND pid <> pg_backend_pid()",
                 finepay_store::params![name.as_str()],
             )

@@ -49,6 +49,9 @@ async fn clients_that_never_finish_their_headers_are_cut_off_and_the_next_is_ser
     for mut s in slow {
         let mut buf = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
-        assert!(read.is_ok(), "a half-sent request still holds its connection");
+        assert!(
+            read.is_ok(),
+            "a half-sent request still holds its connection"
+        );
     }
 }
