@@ -74,6 +74,8 @@ pub(crate) trait Charge: Send + Sync + 'static {
     fn processing_reply(&self) -> Reply;
     /// For the logs: "payment", "top-up" or "repayment".
     fn what(&self) -> &'static str;
+    /// The resolver asked about the row and learnt nothing: to the back of its queue.
+    fn note_asked(&self, c: &dyn Sql, now: &str) -> Result<(), CoreError>;
 }
 
 const NOT_REACHED: &str = "the bank could not be reached; nothing was charged";

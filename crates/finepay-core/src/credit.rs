@@ -397,6 +397,10 @@ impl Charge for RepaymentCharge {
     fn what(&self) -> &'static str {
         "repayment"
     }
+
+    fn note_asked(&self, c: &dyn Sql, now: &str) -> Result<(), CoreError> {
+        Ok(credit::note_asked(c, &self.row.id, now)?)
+    }
 }
 
 /// The user's credit debt less repayments still `processing` (locks the credit account on PostgreSQL).

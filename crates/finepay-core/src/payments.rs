@@ -466,6 +466,10 @@ impl Charge for PaymentCharge {
     fn what(&self) -> &'static str {
         "payment"
     }
+
+    fn note_asked(&self, c: &dyn Sql, now: &str) -> Result<(), CoreError> {
+        Ok(payments::note_asked(c, &self.payment.id, now)?)
+    }
 }
 
 impl PaymentCharge {

@@ -40,6 +40,8 @@ impl Platform {
         let give_up = chrono::Duration::from_std(self.config().give_up_after)
             .unwrap_or(chrono::Duration::minutes(10));
         let desk = &self.inner.card_desk;
+        // Asked and still unknown: to the back of the queue, so the next round asks others first.
+        let mut unanswered: Vec<Box<dyn Charge>> = Vec::new();
         for charge in self.charges_left_processing(&older_than).await? {
             if desk.in_flight(charge.reference()) {
                 continue;
@@ -50,16 +52,39 @@ impl Platform {
                 "asking the bank about a charge left processing"
             );
             let outcome = desk.ask_bank(charge.reference()).await;
-            if matches!(outcome, ChargeOutcome::NotReached)
-                && self.db().clock().now() - charge.created_at() < give_up
+            let young = self.db().clock().now() - charge.created_at() < give_up;
+            if matches!(outcome, ChargeOutcome::Unknown)
+                || (matches!(outcome, ChargeOutcome::NotReached) && young)
             {
-                // Not seen yet is not "never": the bank may book it late. Asked again next round.
+                // Not seen yet is not "never": the bank may book it late; and no answer is no
+                // answer. Asked again in a later round, after the others. The decision (or key)
+                // stays held: giving it up without knowing could charge twice.
+                if !young {
+                    tracing::warn!(
+                        what = charge.what(),
+                        reference = charge.reference(),
+                        "a charge is still in doubt after give_up_after: the bank does not answer about it; a person should ask the bank"
+                    );
+                }
+                unanswered.push(charge);
                 continue;
             }
             let (what, reference) = (charge.what(), charge.reference().to_string());
             if let Err(e) = desk.settle_charge(charge, outcome).await {
                 tracing::error!(what, reference, error = %e, "cannot settle a charge left processing; will retry");
             }
+        }
+        if !unanswered.is_empty() {
+            let now = self.db().clock().now_text();
+            self.db()
+                .writer()
+                .run(move |c| -> Result<(), CoreError> {
+                    for charge in &unanswered {
+                        charge.note_asked(c, &now)?;
+                    }
+                    Ok(())
+                })
+                .await??;
         }
         Ok(())
     }

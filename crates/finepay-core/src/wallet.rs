@@ -254,6 +254,10 @@ impl Charge for TopUpCharge {
     fn what(&self) -> &'static str {
         "top-up"
     }
+
+    fn note_asked(&self, c: &dyn Sql, now: &str) -> Result<(), CoreError> {
+        Ok(top_ups::note_asked(c, &self.row.id, now)?)
+    }
 }
 
 fn top_up_body(row: &top_ups::TopUpRow, status: ChargeStatus) -> String {

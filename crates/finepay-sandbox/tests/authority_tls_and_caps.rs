@@ -5,7 +5,6 @@
 #[path = "authority_kit/mod.rs"]
 mod common;
 
-use axum::routing::get;
 use chrono::Utc;
 use common::*;
 use finepay_authority::{
@@ -83,10 +82,11 @@ async fn a_notice_goes_through_to_an_https_authority_whose_certificate_is_truste
 
 /// A client for Beijing pointed at a server that answers every request with `body`.
 async fn answering_always(body: String) -> HttpAuthority {
-    let app = axum::Router::new().fallback(get(move || {
+    // Any method, any path: the same body.
+    let app = axum::Router::new().fallback(move || {
         let body = body.clone();
         async move { body }
-    }));
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -104,6 +104,35 @@ async fn an_answer_larger_than_the_cap_is_refused_cleanly() {
     match authority.lookup_decision("1100000000000015").await {
         Err(AuthorityError::Protocol(why)) => assert!(why.contains("larger than"), "{why}"),
         other => panic!("a huge answer must be refused: {other:?}"),
+    }
+}
+
+/// An authority that answers 200 with something that is not its protocol (an HTML error page, a
+/// truncated body, JSON of another shape): every call is a protocol error, never a panic, and
+/// never taken for an answer.
+#[tokio::test]
+async fn garbage_answers_are_protocol_errors() {
+    for garbage in [
+        "<html><body>502 Bad Gateway</body></html>".to_string(),
+        "{\"number\": \"1100000000000015\", \"status\":".to_string(),
+        "{\"unexpected\": [1, 2, 3]}".to_string(),
+        "\u{0}\u{1}\u{2}binary".to_string(),
+    ] {
+        let authority = answering_always(garbage.clone()).await;
+        match authority.lookup_decision("1100000000000015").await {
+            Err(AuthorityError::Protocol(_)) => {}
+            other => panic!("{garbage:?} must be refused as a protocol error: {other:?}"),
+        }
+        let notice = finepay_authority::PaymentNotice {
+            payment_id: "pay_1".into(),
+            decision_number: "1100000000000015".into(),
+            amount_fen: 20_000,
+            paid_at: Utc::now(),
+        };
+        match authority.send_payment_notice(&notice).await {
+            Err(AuthorityError::Protocol(_)) => {}
+            other => panic!("{garbage:?} is no notice answer: {other:?}"),
+        }
     }
 }
 

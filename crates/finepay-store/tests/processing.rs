@@ -8,7 +8,7 @@ use finepay_store::repo::{top_ups, users};
 use finepay_store::{time_text, Db, DbLocation, StoreError, WriterConfig};
 
 #[tokio::test]
-async fn the_oldest_processing_charges_come_first() {
+async fn the_oldest_processing_charges_come_first_and_asked_ones_go_to_the_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(
         &DbLocation::Sqlite(dir.path().join("p.db")),
@@ -74,4 +74,29 @@ async fn the_oldest_processing_charges_come_first() {
     let ids: Vec<String> = picked.into_iter().map(|t| t.id).collect();
     let oldest: Vec<String> = (0..100).map(|i| format!("top_{i:03}")).collect();
     assert_eq!(ids, oldest);
+
+    // The resolver asked about those 100 and learnt nothing (a bank that never answers about
+    // them): the next round takes the 50 it has not asked yet first, then those.
+    let asked_at = time_text(start + Duration::hours(5));
+    db.writer()
+        .run(move |c| {
+            for id in &ids {
+                top_ups::note_asked(c, id, &asked_at)?;
+            }
+            Ok::<(), StoreError>(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let cutoff = time_text(start + Duration::days(1));
+    let next: Vec<String> = db
+        .read(move |c| top_ups::processing_top_ups(c, &cutoff))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let never_asked: Vec<String> = (100..150).map(|i| format!("top_{i:03}")).collect();
+    assert_eq!(next[..50], never_asked[..], "the rows not asked yet come first");
+    assert_eq!(next[50..], oldest[..50], "then the asked ones, oldest first");
 }

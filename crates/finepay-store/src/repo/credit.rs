@@ -98,6 +98,17 @@ pub fn postings(c: &dyn Sql, account_key: &str) -> Result<Vec<CreditPosting>, St
 }
 
 /// Card repayments left `processing` since before `older_than`.
+/// Notes that the resolver asked the bank about a row still `processing` and learnt nothing: it
+/// goes to the back of the resolver's queue (`updated_at` is when it was last asked), so charges
+/// the bank never answers about cannot starve the ones behind them.
+pub fn note_asked(c: &dyn Sql, id: &str, now: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE credit_repayments SET updated_at = $2 WHERE id = $1 AND status = 'processing'",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
 pub fn processing_repayments(
     c: &dyn Sql,
     older_than: &str,

@@ -204,6 +204,17 @@ pub fn set_authority_status(
     Ok(n == 1)
 }
 
+/// Notes that the resolver asked the bank about a row still `processing` and learnt nothing: it
+/// goes to the back of the resolver's queue (`updated_at` is when it was last asked), so charges
+/// the bank never answers about cannot starve the ones behind them.
+pub fn note_asked(c: &dyn Sql, id: &str, now: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE payments SET updated_at = $2 WHERE id = $1 AND status = 'processing'",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
 /// Payments left in `processing` since before `older_than` (a bank timeout, or a crash between the
 /// two steps of a card payment).
 pub fn processing_card_payments(

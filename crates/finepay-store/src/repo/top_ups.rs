@@ -95,6 +95,17 @@ pub fn mark_top_up_failed(
     Ok(n == 1)
 }
 
+/// Notes that the resolver asked the bank about a row still `processing` and learnt nothing: it
+/// goes to the back of the resolver's queue (`updated_at` is when it was last asked), so charges
+/// the bank never answers about cannot starve the ones behind them.
+pub fn note_asked(c: &dyn Sql, id: &str, now: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE top_ups SET updated_at = $2 WHERE id = $1 AND status = 'processing'",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
 pub fn processing_top_ups(c: &dyn Sql, older_than: &str) -> Result<Vec<TopUpRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < $1
