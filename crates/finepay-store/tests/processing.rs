@@ -97,6 +97,14 @@ async fn the_oldest_processing_charges_come_first_and_asked_ones_go_to_the_back(
         .map(|t| t.id)
         .collect();
     let never_asked: Vec<String> = (100..150).map(|i| format!("top_{i:03}")).collect();
-    assert_eq!(next[..50], never_asked[..], "the rows not asked yet come first");
-    assert_eq!(next[50..], oldest[..50], "then the asked ones, oldest first");
+    assert_eq!(
+        next[..50],
+        never_asked[..],
+        "the rows not asked yet come first"
+    );
+    assert_eq!(
+        next[50..],
+        oldest[..50],
+        "then the asked ones, oldest first"
+    );
 }
