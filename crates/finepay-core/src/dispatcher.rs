@@ -87,12 +87,7 @@ impl Platform {
     /// Starts a delivery task for every group (kind and city) with due rows that this instance is
     /// not delivering already; returns how many it started.
     pub(crate) async fn dispatch_due(&self) -> Result<usize, CoreError> {
-        let now = self.db().clock().now_text();
-        // Reads the whole undelivered backlog's index: off the runtime's workers.
-        let due = self
-            .db()
-            .read_scan(move |c| outbox::due_groups(c, &now))
-            .await?;
+        let due = self.due_groups().await?;
         let mut started = 0;
         for (kind, city) in due {
             // Events, notices and refunds of a city fail independently: a task per group, so a
@@ -116,14 +111,20 @@ impl Platform {
         Ok(started)
     }
 
+    /// The groups (kind and city) with rows due now.
+    async fn due_groups(&self) -> Result<Vec<(Kind, String)>, CoreError> {
+        let now = self.db().clock().now_text();
+        // Reads the whole undelivered backlog's index: off the runtime's workers.
+        Ok(self
+            .db()
+            .read_scan(move |c| outbox::due_groups(c, &now))
+            .await?)
+    }
+
     /// Every group with due rows delivered here, one after another (see
     /// [`Platform::deliver_due_now`]); a group another task of this instance holds is skipped.
     pub(crate) async fn deliver_due_groups(&self) -> Result<usize, CoreError> {
-        let now = self.db().clock().now_text();
-        let due = self
-            .db()
-            .read_scan(move |c| outbox::due_groups(c, &now))
-            .await?;
+        let due = self.due_groups().await?;
         for (kind, city) in &due {
             if let Some(hold) = self.hold_group(&format!("{}|{city}", kind.as_str())) {
                 self.deliver_group(*kind, city).await;

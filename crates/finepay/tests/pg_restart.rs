@@ -91,55 +91,40 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
     );
 
     // Served again, by the same process.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    top_up_until_created(&app, &user.token, &card, "after", 10).await;
+    // A 503 is "not known": the client retries it under its key and gets one top-up, whichever
+    // way the cut went (a replay of what was committed, or the top-up made now; 409 meanwhile,
+    // while a charge left in doubt by the cut is settled by the resolver).
+    for (key, status, _) in &answers {
+        if *status != StatusCode::CREATED {
+            top_up_until_created(&app, &user.token, &card, key, 15).await;
+        }
+    }
+    // One top-up per key, none twice: 1,000 yuan, then 1 yuan per load key and one for "after".
+    let expected = 100_000 + 100 * (answers.len() as i64 + 1);
+    assert_eq!(app.balance(&user).await, expected);
+}
+
+/// Sends a 1-yuan top-up under `key` until it is answered 201, for at most `seconds`.
+async fn top_up_until_created(app: &TestApp, token: &str, card: &str, key: &str, seconds: u64) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         let res = app
             .post_idem(
                 "/api/v1/wallet/top-ups",
-                &user.token,
-                "after",
+                token,
+                key,
                 &json!({"card_id": card, "amount": 100}),
             )
             .await;
         if res.status() == StatusCode::CREATED {
-            break;
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "finepay did not serve again within 10 s: {}",
+            "{key} was not answered 201 within {seconds} s: {}",
             res.status()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A 503 is "not known": the client retries it under its key and gets one top-up, whichever
-    // way the cut went (a replay of what was committed, or the top-up made now).
-    for (key, status, _) in &answers {
-        if *status == StatusCode::CREATED {
-            continue;
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let res = app
-                .post_idem(
-                    "/api/v1/wallet/top-ups",
-                    &user.token,
-                    key,
-                    &json!({"card_id": card, "amount": 100}),
-                )
-                .await;
-            if res.status() == StatusCode::CREATED {
-                break;
-            }
-            // 409 while a charge left in doubt by the cut is settled by the resolver.
-            assert!(
-                Instant::now() < deadline,
-                "the retry of {key} was not answered 201 within 15 s: {}",
-                res.status()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    // One top-up per key, none twice: 1,000 yuan, one fen-hundred per load key, and "after".
-    let expected = 100_000 + 100 * (answers.len() as i64 + 1);
-    assert_eq!(app.balance(&user).await, expected);
 }

@@ -634,22 +634,8 @@ impl Lane {
             .top_up(&uid, idem, &card, Fen::from_fen(amount))
             .await;
         let line = format!("top up {amount} fen under {key}");
-        match result {
-            Ok(reply) => {
-                self.check_replay(s, &key, &reply)?;
-                if status_of(&reply.body) == "succeeded" && !reply.replayed {
-                    self.stats.top_ups += 1;
-                }
-                s.trace.push(format!(
-                    "{line}: {:?} {}",
-                    reply.outcome,
-                    status_of(&reply.body)
-                ));
-            }
-            Err(e) => {
-                let what = self.allowed(s, &e)?;
-                s.trace.push(format!("{line}: {what}"));
-            }
+        if self.answered(s, &key, line, result)? {
+            self.stats.top_ups += 1;
         }
         if self.sabotage == Some(Sabotage::SkewWallet { scenario: s.index }) && !s.sabotaged {
             s.sabotaged = true;
@@ -661,6 +647,30 @@ impl Lane {
             .await;
         }
         Ok(())
+    }
+
+    /// Checks and records a top-up's or repayment's answer; true when it made one now.
+    fn answered(
+        &self,
+        s: &mut Scenario,
+        key: &str,
+        line: String,
+        result: Result<finepay_core::Reply, CoreError>,
+    ) -> Result<bool, Failure> {
+        match result {
+            Ok(reply) => {
+                self.check_replay(s, key, &reply)?;
+                let status = status_of(&reply.body);
+                s.trace
+                    .push(format!("{line}: {:?} {status}", reply.outcome));
+                Ok(status == "succeeded" && !reply.replayed)
+            }
+            Err(e) => {
+                let what = self.allowed(s, &e)?;
+                s.trace.push(format!("{line}: {what}"));
+                Ok(false)
+            }
+        }
     }
 
     async fn repay(&mut self, s: &mut Scenario) -> Result<(), Failure> {
@@ -685,22 +695,8 @@ impl Lane {
             .repay(&uid, idem, Fen::from_fen(amount), source.clone())
             .await;
         let line = format!("repay {amount} fen from {source:?} under {key}");
-        match result {
-            Ok(reply) => {
-                self.check_replay(s, &key, &reply)?;
-                if status_of(&reply.body) == "succeeded" && !reply.replayed {
-                    self.stats.repayments += 1;
-                }
-                s.trace.push(format!(
-                    "{line}: {:?} {}",
-                    reply.outcome,
-                    status_of(&reply.body)
-                ));
-            }
-            Err(e) => {
-                let what = self.allowed(s, &e)?;
-                s.trace.push(format!("{line}: {what}"));
-            }
+        if self.answered(s, &key, line, result)? {
+            self.stats.repayments += 1;
         }
         Ok(())
     }
