@@ -18,6 +18,7 @@ pub const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0009_status_checks.sql"),
     include_str!("../migrations/sqlite/0010_reply_outcomes.sql"),
     include_str!("../migrations/sqlite/0011_unreadable_outbox_rows.sql"),
+    include_str!("../migrations/sqlite/0012_readiness.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),

@@ -41,8 +41,8 @@ async fn a_full_disk_answers_503_writes_nothing_and_pays_once_there_is_room() {
     }
     let _unmount = Mounted(disk.clone());
     let file = disk.join("finepay.db");
-    let app = TestApp::spawn_with(|c| c.database = Some(format!("sqlite://{}", file.display())))
-        .await;
+    let app =
+        TestApp::spawn_with(|c| c.database = Some(format!("sqlite://{}", file.display()))).await;
     let (user, _) = app.funded_user(1_000).await;
     let number = app.decision("京A12345", "110000", 0).await;
 
@@ -60,8 +60,11 @@ async fn a_full_disk_answers_503_writes_nothing_and_pays_once_there_is_room() {
 
     let body = json!({"decision_number": number, "amount": 20_000,
         "confirm_plate": "京A12345", "method": {"type": "balance"}});
-    let (status, answer) =
-        json(app.post_idem("/api/v1/payments", &user.token, "full", &body).await).await;
+    let (status, answer) = json(
+        app.post_idem("/api/v1/payments", &user.token, "full", &body)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     assert_eq!(answer["error"]["code"], "service_busy", "{answer}");
     let (status, ready) = json(app.get("/readyz", None).await).await;
@@ -77,8 +80,11 @@ async fn a_full_disk_answers_503_writes_nothing_and_pays_once_there_is_room() {
 
     // Room again: the same request under the same key pays, once.
     std::fs::remove_file(&filler).unwrap();
-    let (status, paid) =
-        json(app.post_idem("/api/v1/payments", &user.token, "full", &body).await).await;
+    let (status, paid) = json(
+        app.post_idem("/api/v1/payments", &user.token, "full", &body)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{paid}");
     assert_eq!(paid["status"], "succeeded");
     assert_eq!(app.balance(&user).await, 80_000);
