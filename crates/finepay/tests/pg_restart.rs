@@ -16,7 +16,10 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
     if std::env::var("FINEPAY_TEST_POSTGRES").is_err() {
         return; // the SQLite pass: there is no server to lose
     }
-    let app = TestApp::spawn().await;
+    // A cut can lose the answer of a claim that did commit: its top-up stays `processing` with
+    // its key held (409) until the resolver, finding the bank never saw it, gives it up after
+    // `give_up_after` — 10 minutes in production, 3 s here so the retries below end.
+    let app = TestApp::spawn_with(|c| c.platform.give_up_after = Duration::from_secs(3)).await;
     let (user, card) = app.funded_user(1_000).await;
     let database = app.db_url();
     let name = database.rsplit('/').next().unwrap().to_string();
@@ -97,7 +100,7 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
     // while a charge left in doubt by the cut is settled by the resolver).
     for (key, status, _) in &answers {
         if *status != StatusCode::CREATED {
-            top_up_until_created(&app, &user.token, &card, key, 15).await;
+            top_up_until_created(&app, &user.token, &card, key, 20).await;
         }
     }
     // One top-up per key, none twice: 1,000 yuan, then 1 yuan per load key and one for "after".
