@@ -141,37 +141,46 @@ async fn a_transaction_the_database_rolls_back_answers_each_job_as_the_disk_has_
         .await
         .unwrap()
         .unwrap();
-    // Hold the writer so the next jobs share one batch: small, huge, small, small.
+    // Hold the writer (its job waits for our word) so the next jobs share one batch, in this
+    // order: small, huge, small, small.
+    let (started_tx, started) = std::sync::mpsc::channel::<()>();
+    let (go, go_rx) = std::sync::mpsc::channel::<()>();
     let w = db.writer().clone();
     let hold = tokio::spawn(async move {
-        w.run(|_| -> Result<(), StoreError> {
-            std::thread::sleep(std::time::Duration::from_millis(300));
+        w.run(move |_| -> Result<(), StoreError> {
+            let _ = started_tx.send(());
+            let _ = go_rx.recv_timeout(std::time::Duration::from_secs(10));
             Ok(())
         })
         .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let mut tasks = Vec::new();
+    started
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the holding job runs");
+    let mut queued = Vec::new();
     for (i, size) in [10usize, 1_000_000, 10, 10].into_iter().enumerate() {
-        let writer = db.writer().clone();
-        tasks.push(tokio::spawn(async move {
-            writer
-                .run(move |c| -> Result<(), StoreError> {
-                    let key = format!("acct:{i}:{}", "x".repeat(size));
-                    c.execute(
-                        "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, 'now')",
-                        params![key.as_str()],
-                    )?;
-                    Ok(())
-                })
-                .await
-        }));
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let job = db.writer().run(move |c| -> Result<(), StoreError> {
+            let key = format!("acct:{i}:{}", "x".repeat(size));
+            c.execute(
+                "INSERT INTO accounts (key, balance, created_at) VALUES ($1, 0, 'now')",
+                params![key.as_str()],
+            )?;
+            Ok(())
+        });
+        // The first poll queues the job; it is answered after the batch commits.
+        let mut job = Box::pin(job);
+        let first = std::future::Future::poll(
+            job.as_mut(),
+            &mut std::task::Context::from_waker(std::task::Waker::noop()),
+        );
+        assert!(first.is_pending(), "a queued job waits for its batch");
+        queued.push(job);
     }
+    go.send(()).unwrap();
     hold.await.unwrap().unwrap().unwrap();
     let mut answered_ok = Vec::new();
-    for t in tasks {
-        answered_ok.push(matches!(t.await.unwrap(), Ok(Ok(()))));
+    for job in queued {
+        answered_ok.push(matches!(job.await, Ok(Ok(()))));
     }
     let on_disk = db
         .read(|c| {

@@ -15,6 +15,7 @@ use finepay_store::{params, DbLocation};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -181,17 +182,16 @@ async fn ten_sigkill_rounds_under_a_mixed_load_lose_nothing() {
                 .filter(|n| !ack.revoked.contains(n))
                 .collect()
         };
+        let finished = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for (i, number) in batch.into_iter().enumerate() {
-            let delay = moments.next(600);
             let (http, url, users, ack) = (
                 http.clone(),
                 url.clone(),
                 users.clone(),
                 acknowledged.clone(),
             );
-            tasks.push(tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+            tasks.push(tokio::spawn(counted(finished.clone(), async move {
                 let user = i % users.len();
                 let (method, name) = match i % 3 {
                     0 => (json!({"type": "balance"}), "balance"),
@@ -212,18 +212,16 @@ async fn ten_sigkill_rounds_under_a_mixed_load_lose_nothing() {
                         ack.lock().unwrap().payments.push((user, number, id, name));
                     }
                 }
-            }));
+            })));
         }
         for i in 0..6usize {
-            let delay = moments.next(600);
             let (http, url, users, ack) = (
                 http.clone(),
                 url.clone(),
                 users.clone(),
                 acknowledged.clone(),
             );
-            tasks.push(tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+            tasks.push(tokio::spawn(counted(finished.clone(), async move {
                 let user = &users[i % users.len()];
                 let (path, body) = if i % 2 == 0 {
                     (
@@ -254,14 +252,12 @@ async fn ten_sigkill_rounds_under_a_mixed_load_lose_nothing() {
                         }
                     }
                 }
-            }));
+            })));
         }
         // Two decisions paid in earlier rounds are revoked: the platform refunds them.
         for number in earlier.into_iter().rev().take(2) {
-            let delay = moments.next(600);
             let (http, url, ack) = (http.clone(), url.clone(), acknowledged.clone());
-            tasks.push(tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+            tasks.push(tokio::spawn(counted(finished.clone(), async move {
                 let res = http
                     .post(format!("{url}/sandbox/v1/decisions/{number}/revoke"))
                     .bearer_auth(TOKEN)
@@ -270,10 +266,19 @@ async fn ten_sigkill_rounds_under_a_mixed_load_lose_nothing() {
                 if res.is_ok_and(|r| r.status() == StatusCode::OK) {
                     ack.lock().unwrap().revoked.insert(number);
                 }
-            }));
+            })));
         }
-        // The kill comes at a random moment inside the load.
-        tokio::time::sleep(Duration::from_millis(50 + moments.next(500))).await;
+        // The kill comes at a random moment inside the load: once a random number of its requests
+        // (at most half) are answered.
+        let kill_after = 1 + moments.next(tasks.len() as u64 / 2) as usize;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while finished.load(Ordering::SeqCst) < kill_after {
+            assert!(
+                Instant::now() < deadline,
+                "the load stalled before the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         for t in tasks {
@@ -449,6 +454,12 @@ async fn ten_sigkill_rounds_under_a_mixed_load_lose_nothing() {
     );
     assert_eq!(present_total, acknowledged_total);
     common::assert_ledger_check_passes(&database);
+}
+
+/// `f`, counted in `done` once it has finished.
+async fn counted(done: Arc<AtomicUsize>, f: impl std::future::Future<Output = ()>) {
+    f.await;
+    done.fetch_add(1, Ordering::SeqCst);
 }
 
 /// The JSON of a 201 answer; `None` for anything else (a refusal, or a connection the kill cut).

@@ -9,6 +9,8 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -28,15 +30,17 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
         database.rsplit_once('/').map(|(base, _)| base).unwrap()
     );
 
-    // A top-up every few milliseconds while the connections are cut twice.
+    // Top-ups one after another while the connections are cut twice: each cut once the load
+    // has had 20 more answers, and the load goes on for 20 answers after the last cut.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let enough = Arc::new(AtomicUsize::new(usize::MAX));
     let load = {
         let (url, token, card) = (app.url.clone(), user.token.clone(), card.clone());
-        let http = app.http.clone();
+        let (http, answered, enough) = (app.http.clone(), answered.clone(), enough.clone());
         tokio::spawn(async move {
             let mut answers = Vec::new();
-            let start = Instant::now();
             let mut i = 0;
-            while start.elapsed() < Duration::from_secs(3) {
+            while answers.len() < enough.load(Ordering::SeqCst) {
                 i += 1;
                 let res = http
                     .post(format!("{url}/api/v1/wallet/top-ups"))
@@ -49,13 +53,26 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
                 let status = res.status();
                 let body: serde_json::Value = res.json().await.unwrap_or_default();
                 answers.push((format!("load-{i}"), status, body));
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                answered.store(answers.len(), Ordering::SeqCst);
             }
             answers
         })
     };
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+    let wait_for_answers = |n: usize| {
+        let answered = answered.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while answered.load(Ordering::SeqCst) < n {
+                assert!(
+                    Instant::now() < deadline,
+                    "the load stalled before {n} answers"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    };
+    for cut in 1..=2 {
+        wait_for_answers(cut * 20).await;
         let (admin, name) = (admin.clone(), name.clone());
         let terminated = std::thread::spawn(move || {
             let conn = finepay_store::PgConn::connect(&admin).unwrap();
@@ -72,6 +89,7 @@ async fn lost_connections_answer_503_then_finepay_serves_again_without_a_restart
         .unwrap();
         assert!(terminated > 0, "the platform's connections were cut");
     }
+    enough.store(answered.load(Ordering::SeqCst) + 20, Ordering::SeqCst);
     let answers = load.await.unwrap();
     let created = answers
         .iter()
