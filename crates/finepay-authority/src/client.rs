@@ -7,8 +7,8 @@
 use crate::protocol::{
     sign, DecisionRecord, ErrorEnvelope, EventPage, HandlingRefusal, HandlingRequest,
     LicencePoints, LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeList,
-    NoticeResult, PaymentNotice, VehicleCheck, VehicleCheckRequest, ViolationList,
-    SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    NoticePage, NoticeResult, PaymentNotice, SettlementFile, SettlementVerdict, VehicleCheck,
+    VehicleCheckRequest, ViolationList, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -41,6 +41,28 @@ pub trait Authority: Send + Sync + 'static {
     /// daily reconciliation. Not every authority offers it; the default says so.
     async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {
         Err(not_offered(&format!("notice lists ({date})")))
+    }
+
+    /// One page of the notices accepted for payments made on `date`, in payment id order, after
+    /// the payment id `after` (`""` for the first page), at most `limit`
+    /// ([`crate::MAX_NOTICES_PER_PAGE`]): the reconciliation's stream of the authority's side.
+    async fn notice_page(
+        &self,
+        date: NaiveDate,
+        after: &str,
+        limit: u32,
+    ) -> Result<NoticePage, AuthorityError> {
+        let _ = (after, limit);
+        Err(not_offered(&format!("notice pages ({date})")))
+    }
+
+    /// Hand the authority a settlement batch's file; it checks the file against its own records.
+    async fn send_settlement(
+        &self,
+        file: &SettlementFile,
+    ) -> Result<SettlementVerdict, AuthorityError> {
+        let _ = file;
+        Err(not_offered("settlement files"))
     }
 
     /// Whether `plate` is registered with this authority and its VIN ends with `vin_last6`: the
@@ -461,6 +483,37 @@ impl Authority for HttpAuthority {
     async fn accepted_notices(&self, date: NaiveDate) -> Result<NoticeList, AuthorityError> {
         let query = format!("date={date}");
         self.get_ok(&["notices"], Some(&query)).await
+    }
+
+    async fn notice_page(
+        &self,
+        date: NaiveDate,
+        after: &str,
+        limit: u32,
+    ) -> Result<NoticePage, AuthorityError> {
+        // Payment ids are the platform's own (`pay_` and hex): nothing to escape, but refuse
+        // anything else rather than build a query string of it.
+        if !after
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(AuthorityError::Protocol(format!(
+                "unusable cursor {after:?}"
+            )));
+        }
+        let query = format!("date={date}&after={after}&limit={limit}");
+        self.get_ok(&["notices"], Some(&query)).await
+    }
+
+    async fn send_settlement(
+        &self,
+        file: &SettlementFile,
+    ) -> Result<SettlementVerdict, AuthorityError> {
+        let (status, body) = self.post(&["settlements"], file).await?;
+        match status {
+            StatusCode::OK | StatusCode::CONFLICT => decode(&body),
+            _ => Err(common_failure(status, &body)),
+        }
     }
 
     async fn verify_vehicle(&self, plate: &str, vin_last6: &str) -> Result<bool, AuthorityError> {

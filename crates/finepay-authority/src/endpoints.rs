@@ -226,7 +226,7 @@ pub fn for_sandbox(base: &str, key_file: &str) -> EndpointsFile {
 /// Writes the file whole (a temporary file renamed into place).
 pub fn write(path: &Path, file: &EndpointsFile) -> anyhow::Result<()> {
     let text = format!(
-        "# Written by `finepay sandbox`: point a platform at it with `finepay serve --endpoints {}`.\n{}",
+        "# Written by finepay (`finepay sandbox`, or `serve` for its in-process sandboxes): point a platform at it with `finepay serve --endpoints {}`.\n{}",
         path.display(),
         toml::to_string_pretty(file).context("cannot encode the endpoints file")?
     );

@@ -24,6 +24,7 @@ pub use client::{
 };
 pub use protocol::{
     AcceptedNotice, AuthorityEvent, DecisionRecord, EventKind, EventPage, HandlingRequest,
-    NoticeList, PaymentNotice, RecordStatus, ViolationList, ViolationRecord, ViolationSummary,
-    MAX_NOTICES_PER_BATCH,
+    NoticeList, NoticePage, PaymentNotice, RecordStatus, SettlementFile, SettlementVerdict,
+    ViolationList, ViolationRecord, ViolationSummary, MAX_NOTICES_PER_BATCH, MAX_NOTICES_PER_PAGE,
+    MAX_SETTLEMENT_BODY_BYTES, MAX_SETTLEMENT_LINES,
 };

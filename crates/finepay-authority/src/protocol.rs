@@ -20,6 +20,12 @@ pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
 /// The largest request body an authority accepts; a notice is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Most bytes of a `POST .../settlements` body: a file of [`MAX_SETTLEMENT_LINES`] lines fits.
+pub const MAX_SETTLEMENT_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most payment and refund lines in one settlement batch; a bigger day settles in several batches.
+pub const MAX_SETTLEMENT_LINES: usize = 50_000;
+
 /// A decision's state as the authority reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,6 +212,52 @@ pub struct NoticeList {
     pub total_fen: i64,
     /// The notices, in order of `paid_at`.
     pub notices: Vec<AcceptedNotice>,
+}
+
+/// Most notices in one page of `GET .../notices?date=&after=&limit=`.
+pub const MAX_NOTICES_PER_PAGE: u32 = 10_000;
+
+/// One page of a day's accepted notices in payment id order (`GET .../notices?date=&after=&limit=`),
+/// for reconciliation that streams a day of any size. A payment the authority recorded twice
+/// appears twice; a page never splits the records of one payment id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticePage {
+    /// The city.
+    pub city_code: String,
+    /// The Asia/Shanghai date of `paid_at`.
+    pub date: NaiveDate,
+    /// The records, by payment id (equal ids adjacent).
+    pub notices: Vec<AcceptedNotice>,
+    /// The `after` of the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// `POST .../settlements`: a settlement batch's file, for the authority to check against its own
+/// records before it takes the money (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementFile {
+    /// The platform's batch id; sending the same batch again is answered as before.
+    pub batch_id: String,
+    /// The business day (Asia/Shanghai) the batch settles.
+    pub date: NaiveDate,
+    /// Lines of payments and refunds in the file.
+    pub count: u64,
+    /// The batch's net in fen: payments less refunds.
+    pub net_fen: i64,
+    /// Lowercase hex SHA-256 of `csv`'s bytes.
+    pub sha256: String,
+    /// The file: `kind,payment_id,decision_number,amount_fen,at`, one line per item, a totals line.
+    pub csv: String,
+}
+
+/// The authority's verdict on a settlement file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementVerdict {
+    /// `accepted` or `refused`.
+    pub result: String,
+    /// What did not agree, one line each (empty when accepted).
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// `POST .../vehicle-checks`: does this plate belong to a vehicle whose VIN ends so?

@@ -56,6 +56,11 @@ impl Authorities {
         Authorities { routes, cities }
     }
 
+    /// Every city of this deployment, in the order configured.
+    pub fn cities(&self) -> &[City] {
+        &self.cities
+    }
+
     /// A city of this deployment by its code.
     pub fn city(&self, code: &str) -> Option<&City> {
         self.cities.iter().find(|c| c.code.as_str() == code)

@@ -159,7 +159,11 @@ pub fn statements(
                         kind: match p.kind {
                             TxKind::Payment => StatementLineKind::Charge,
                             TxKind::Refund => StatementLineKind::Refund,
-                            TxKind::CreditRepayment | TxKind::TopUp => StatementLineKind::Repayment,
+                            // A settlement never posts to a credit line; if one did, it would
+                            // show as money in.
+                            TxKind::CreditRepayment | TxKind::TopUp | TxKind::Settlement => {
+                                StatementLineKind::Repayment
+                            }
                         },
                         amount: p.amount.fen().abs(),
                         reference: p.reference.clone(),

@@ -325,13 +325,17 @@ impl Platform {
                 Ok(outcomes) => {
                     for ((row, _), outcome) in batch.into_iter().zip(outcomes) {
                         unreachable |= matches!(&outcome, Err(e) if e.is_transient());
-                        out.push((row, delivery_of(outcome)));
+                        let delivery = delivery_of(outcome);
+                        count_notice(city, &delivery);
+                        out.push((row, delivery));
                     }
                 }
                 Err(e) => {
                     unreachable = e.is_transient();
                     for (row, _) in batch {
-                        out.push((row, delivery_of(Err(e.clone()))));
+                        let delivery = delivery_of(Err(e.clone()));
+                        count_notice(city, &delivery);
+                        out.push((row, delivery));
                     }
                 }
             }
@@ -350,7 +354,9 @@ impl Platform {
                 let Some(route) = self.authorities().for_city(city) else {
                     return Delivery::Retry(format!("no authority configured for city {city}"));
                 };
-                delivery_of(route.client.send_payment_notice(&notice).await)
+                let delivery = delivery_of(route.client.send_payment_notice(&notice).await);
+                count_notice(city, &delivery);
+                delivery
             }
             Message::CardRefund(_) => {
                 bank_delivery(self.refunds().bank_refund(&row.payment_id).await)
@@ -506,6 +512,18 @@ fn bank_delivery(answer: Result<(), finepay_bank::BankError>) -> Delivery {
 }
 
 /// 100 ms doubling per attempt, capped at 1 s, with up to 100 ms of jitter.
+/// `finepay_authority_notices_total{city,outcome}`: every notice sent, by what became of it.
+fn count_notice(city: &str, delivery: &Delivery) {
+    let outcome = match delivery {
+        Delivery::Confirmed => "confirmed",
+        Delivery::Rejected(_) => "rejected",
+        Delivery::Retry(_) => "failed",
+        Delivery::Release | Delivery::Unreadable(_) => return,
+    };
+    metrics::counter!("finepay_authority_notices_total", "city" => city.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
 /// What a notice's answer means for its outbox row.
 fn delivery_of(answer: Result<NoticeOutcome, AuthorityError>) -> Delivery {
     match answer {

@@ -33,6 +33,7 @@ pub enum ErrorCode {
     ServiceBusy,
     Conflict,
     OnlineHandlingNotAllowed,
+    Forbidden,
     InternalError,
 }
 
@@ -63,6 +64,7 @@ finepay_domain::named!(ErrorCode, {
     ServiceBusy => "service_busy",
     Conflict => "conflict",
     OnlineHandlingNotAllowed => "online_handling_not_allowed",
+    Forbidden => "forbidden",
     InternalError => "internal_error",
 });
 
@@ -123,6 +125,8 @@ pub enum CoreError {
     OnlineHandlingNotAllowed { reason: String, message: String },
     #[error("another instance did this first")]
     Conflict,
+    #[error("this is for operators only; ask an operator to run `finepay admin grant` for your phone number")]
+    Forbidden,
     #[error("internal error")]
     Internal(String),
 }
@@ -157,6 +161,7 @@ impl CoreError {
             Busy => ErrorCode::ServiceBusy,
             Conflict => ErrorCode::Conflict,
             OnlineHandlingNotAllowed { .. } => ErrorCode::OnlineHandlingNotAllowed,
+            Forbidden => ErrorCode::Forbidden,
             Internal(_) => ErrorCode::InternalError,
         }
     }

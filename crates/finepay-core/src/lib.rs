@@ -8,6 +8,7 @@
 //! state change that causes it, its idempotency record and its outbox row.
 
 mod accounts;
+pub mod admin;
 mod authorities;
 mod basics;
 mod books;
@@ -28,9 +29,11 @@ mod payments;
 mod platform;
 mod ratelimit;
 pub mod receipts;
+pub mod reconciliation;
 mod refunds;
 mod resolver;
 pub mod services;
+pub mod settlement;
 mod vehicles;
 pub mod views;
 pub mod violations;
@@ -40,6 +43,7 @@ mod workers;
 pub use accounts::{
     Accounts, Registration, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
 };
+pub use admin::Admin;
 pub use authorities::{Authorities, AuthorityRoute, City, NumberProblem, NumberRule};
 pub(crate) use basics::new_id;
 pub use basics::today_in_china;
@@ -51,5 +55,7 @@ pub use notifications::{NotificationView, Notifications};
 pub use payments::{parse_plate, PayMethod, PayRequest};
 pub use platform::{Platform, PlatformConfig};
 pub use ratelimit::LookupLimits;
+pub use reconciliation::Reconciliation;
+pub use settlement::Settlement;
 pub use vehicles::{VehicleView, Vehicles};
 pub use wallet::PaymentOption;

@@ -9,7 +9,7 @@
 use crate::books::{self, Terms};
 use crate::card::{CardDesk, Charge};
 use crate::decisions::Decisions;
-use crate::idempotency::{replay_if_known, IdempotencyKey, Reply};
+use crate::idempotency::{replay_if_known, IdempotencyKey, Outcome, Reply};
 use crate::outbox::Message;
 use crate::ratelimit::RateLimiter;
 use crate::receipts::Receipts;
@@ -145,7 +145,24 @@ impl Payments {
         if let Some(reply) = replay_if_known(&self.db, user_id, &idem).await? {
             return Ok(reply);
         }
-        match self.pay_fresh(user_id, client, &idem, req).await {
+        let method = req.method.kind().as_str();
+        let fresh = self.pay_fresh(user_id, client, &idem, req).await;
+        // `finepay_payments_total{method,outcome}`: each payment asked for once (replays are not
+        // counted), by what it came to: succeeded, processing (the bank's answer in doubt), or
+        // the error code it was refused with.
+        let outcome = match &fresh {
+            Ok(reply) => match reply.outcome {
+                Outcome::Created if reply.body.contains("\"status\":\"processing\"") => {
+                    "processing"
+                }
+                Outcome::Created => "succeeded",
+                Outcome::Refused(code) => code.as_str(),
+            },
+            Err(e) => e.code().as_str(),
+        };
+        metrics::counter!("finepay_payments_total", "method" => method, "outcome" => outcome)
+            .increment(1);
+        match fresh {
             Ok(reply) => Ok(reply),
             // A request with the same key may have finished meanwhile (e.g. it paid the decision
             // this one now sees as paid): its answer wins.

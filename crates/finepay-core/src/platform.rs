@@ -107,6 +107,9 @@ pub(crate) struct Inner {
     pub(crate) credit: Credit,
     pub(crate) refunds: Refunds,
     pub(crate) card_desk: CardDesk,
+    pub(crate) admin: crate::admin::Admin,
+    pub(crate) settlement: crate::settlement::Settlement,
+    pub(crate) reconciliation: crate::reconciliation::Reconciliation,
     // What the background workers share.
     pub(crate) db: Db,
     pub(crate) authorities: Arc<crate::authorities::Authorities>,
@@ -175,6 +178,12 @@ impl Platform {
                     signer.clone(),
                 ),
                 card_desk,
+                admin: crate::admin::Admin::new(db.clone(), authorities.clone(), freshness.clone()),
+                settlement: crate::settlement::Settlement::new(db.clone(), authorities.clone()),
+                reconciliation: crate::reconciliation::Reconciliation::new(
+                    db.clone(),
+                    authorities.clone(),
+                ),
                 accounts: Accounts::new(
                     db.clone(),
                     hashing,
@@ -204,6 +213,21 @@ impl Platform {
                 freshness,
             }),
         }
+    }
+
+    /// Operators, their audit log and the admin page's figures.
+    pub fn admin(&self) -> &crate::admin::Admin {
+        &self.inner.admin
+    }
+
+    /// Settlement batches with the cities.
+    pub fn settlement(&self) -> &crate::settlement::Settlement {
+        &self.inner.settlement
+    }
+
+    /// Reconciliation runs against the authorities' records.
+    pub fn reconciliation(&self) -> &crate::reconciliation::Reconciliation {
+        &self.inner.reconciliation
     }
 
     /// Users, sessions and linked cards.

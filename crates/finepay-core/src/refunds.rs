@@ -75,6 +75,9 @@ impl Refunds {
         reason: &str,
         now: &str,
     ) -> Result<(), CoreError> {
+        // Counted when the refund is written; a job that then rolls back over-counts by one,
+        // which a counter may (it is a rate, not a balance: the ledger is the balance).
+        metrics::counter!("finepay_refunds_total").increment(1);
         let tx_id = payment.ledger_tx_id.as_deref().ok_or_else(|| {
             CoreError::Internal(format!("payment {} has no ledger transaction", payment.id))
         })?;

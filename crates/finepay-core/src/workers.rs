@@ -11,6 +11,26 @@ impl Platform {
         tokio::spawn(resolver::run(self.clone()));
         feeds::start(self);
         tokio::spawn(self.inner.events.clone().consume());
+        tokio::spawn(settle_on_schedule(self.clone()));
+    }
+}
+
+/// How often the settlement scheduler looks: the end-of-day batches run within this of 00:30.
+const SETTLEMENT_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The settlement scheduler: each round closes the end-of-day batches that are due (catching up
+/// days missed while the platform was down) and offers unanswered batch files again.
+async fn settle_on_schedule(platform: Platform) {
+    let mut tick = tokio::time::interval(SETTLEMENT_ROUND);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if platform.stopping() {
+            return;
+        }
+        if let Err(e) = platform.settle_due_now().await {
+            tracing::warn!(error = %e, "settlement round failed; the next round tries again");
+        }
     }
 }
 
@@ -28,6 +48,17 @@ impl Platform {
     /// `resolve_after` is asked about (and, after `give_up_after`, given up).
     pub async fn resolve_charges_now(&self) -> Result<(), CoreError> {
         self.resolve_charges().await
+    }
+
+    /// The settlement scheduler's round, awaited: the end-of-day batches due at the clock's now,
+    /// then every batch file its authority has not answered about. Returns the batches closed.
+    pub async fn settle_due_now(&self) -> Result<usize, CoreError> {
+        let closed = self
+            .settlement()
+            .scheduled_round(self.db().clock().now())
+            .await?;
+        self.settlement().offer_unanswered().await?;
+        Ok(closed.len())
     }
 
     /// Each city's feed read until caught up (without waiting for new events), awaited. It does

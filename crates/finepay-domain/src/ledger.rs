@@ -12,7 +12,8 @@
 //! | [`Account::UserBalance`] | `user:{id}:balance` | ≥ 0 | the user's spendable wallet balance |
 //! | [`Account::UserCreditReceivable`] | `user:{id}:credit` | ≤ 0 | minus what the user owes on the credit line |
 //! | [`Account::BankClearing`] | `bank:{code}:clearing` | ≤ 0 | minus the money received through that bank |
-//! | [`Account::AuthorityPayable`] | `authority:{city}:payable` | ≥ 0 | fines collected, owed to the city's authority |
+//! | [`Account::AuthorityPayable`] | `authority:{city}:payable` | ≥ 0 before settlement | fines collected, not yet settled with the city's authority |
+//! | [`Account::AuthoritySettled`] | `authority:{city}:settled` | ≥ 0 | fines handed to the city in settlement batches |
 //! | [`Account::CreditLineFunding`] | `platform:credit_funding` | any | the platform's own money behind credit lines |
 //!
 //! The flows:
@@ -26,6 +27,11 @@
 //! | [`credit_repayment`] | `BankClearing −a`, `UserCreditReceivable +a` |
 //! | [`repay_credit_from_balance`] | `UserBalance −a`, `UserCreditReceivable +a` |
 //! | [`refund`] | every posting of the original, negated |
+//! | [`settle`] | `AuthorityPayable −net`, `AuthoritySettled +net` (a batch's payments less its refunds; negative when refunds exceed payments) |
+//!
+//! A refund of a payment already settled takes its amount off `AuthorityPayable` before the next
+//! batch takes it off `AuthoritySettled`, so between the two a payable may dip below zero; what a
+//! city is owed and was given together (`payable + settled`) never does (`ledger check`).
 //!
 //! So a user's spendable balance is the sum of the postings on `user:{id}:balance`, and the credit
 //! used is minus the sum on `user:{id}:credit` (the limit itself is configuration, not a posting).
@@ -44,8 +50,10 @@ pub enum Account {
     UserCreditReceivable(String),
     /// Money moving through a bank (bank code).
     BankClearing(String),
-    /// Fines collected for a city's authority.
+    /// Fines collected for a city's authority, not yet settled.
     AuthorityPayable(CityCode),
+    /// Fines handed to a city's authority in settlement batches.
+    AuthoritySettled(CityCode),
     /// The platform's own money behind credit lines.
     CreditLineFunding,
 }
@@ -57,6 +65,7 @@ const BALANCE: &str = ":balance";
 const CREDIT: &str = ":credit";
 const CLEARING: &str = ":clearing";
 const PAYABLE: &str = ":payable";
+const SETTLED: &str = ":settled";
 const CREDIT_FUNDING: &str = "platform:credit_funding";
 
 impl Account {
@@ -67,6 +76,7 @@ impl Account {
             Account::UserCreditReceivable(id) => format!("{USER}{id}{CREDIT}"),
             Account::BankClearing(code) => format!("{BANK}{code}{CLEARING}"),
             Account::AuthorityPayable(city) => format!("{AUTHORITY}{city}{PAYABLE}"),
+            Account::AuthoritySettled(city) => format!("{AUTHORITY}{city}{SETTLED}"),
             Account::CreditLineFunding => CREDIT_FUNDING.to_owned(),
         }
     }
@@ -90,17 +100,24 @@ impl Account {
                 let city = CityCode::parse(&middle(AUTHORITY, PAYABLE)?).ok()?;
                 Some(Account::AuthorityPayable(city))
             })
+            .or_else(|| {
+                let city = CityCode::parse(&middle(AUTHORITY, SETTLED)?).ok()?;
+                Some(Account::AuthoritySettled(city))
+            })
     }
 
     /// Whether a balance below zero is normal for this account.
     ///
-    /// False for a user's wallet (nobody spends money they do not have) and for an authority's
-    /// payable (the platform never pays an authority more than it collected); `ledger check` flags
-    /// those. True for the accounts whose normal balance is negative or unrestricted.
+    /// False only for a user's wallet (nobody spends money they do not have); `ledger check` flags
+    /// it. An authority's payable and settled accounts may each dip below zero between a refund of
+    /// a settled payment and the next batch; their sum may not, which `ledger check` holds per city.
+    /// True for the accounts whose normal balance is negative or unrestricted.
     pub fn may_go_negative(&self) -> bool {
         match self {
-            Account::UserBalance(_) | Account::AuthorityPayable(_) => false,
-            Account::UserCreditReceivable(_)
+            Account::UserBalance(_) => false,
+            Account::AuthorityPayable(_)
+            | Account::AuthoritySettled(_)
+            | Account::UserCreditReceivable(_)
             | Account::BankClearing(_)
             | Account::CreditLineFunding => true,
         }
@@ -165,6 +182,8 @@ pub enum TxKind {
     Refund,
     /// A user paying back the credit line.
     CreditRepayment,
+    /// A settlement batch handing a city its collected fines.
+    Settlement,
 }
 
 impl TxKind {
@@ -174,6 +193,7 @@ impl TxKind {
         TxKind::Payment,
         TxKind::Refund,
         TxKind::CreditRepayment,
+        TxKind::Settlement,
     ];
 
     /// The stable snake_case name stored in the database.
@@ -183,6 +203,7 @@ impl TxKind {
             TxKind::Payment => "payment",
             TxKind::Refund => "refund",
             TxKind::CreditRepayment => "credit_repayment",
+            TxKind::Settlement => "settlement",
         }
     }
 
@@ -348,6 +369,25 @@ pub fn repay_credit_from_balance(
     let from = Account::UserBalance(user_id.to_owned());
     let to = Account::UserCreditReceivable(user_id.to_owned());
     transfer(TxKind::CreditRepayment, from, to, amount)
+}
+
+/// A settlement batch: `net` (its payments less its refunds, either sign, never zero) moves from
+/// the city's payable to its settled account.
+pub fn settle(city: &CityCode, net: Fen) -> Result<LedgerTransaction, LedgerError> {
+    let out = net.checked_neg().ok_or(LedgerError::Overflow)?;
+    LedgerTransaction::new(
+        TxKind::Settlement,
+        vec![
+            Posting {
+                account: Account::AuthoritySettled(city.clone()),
+                amount: net,
+            },
+            Posting {
+                account: Account::AuthorityPayable(city.clone()),
+                amount: out,
+            },
+        ],
+    )
 }
 
 /// The exact reversal of `original`: every posting negated, kind [`TxKind::Refund`]. A refund of a
@@ -569,6 +609,7 @@ mod tests {
             Account::UserCreditReceivable("42".into()),
             Account::BankClearing("icbc".into()),
             Account::AuthorityPayable(beijing()),
+            Account::AuthoritySettled(beijing()),
             Account::CreditLineFunding,
             Account::UserBalance("a:credit".into()),
             Account::UserCreditReceivable("a:balance".into()),
@@ -596,9 +637,33 @@ mod tests {
     }
 
     #[test]
-    fn only_wallets_and_authority_payables_must_stay_non_negative() {
+    fn a_settlement_moves_the_net_from_payable_to_settled_in_either_direction() {
+        let paid = settle(&beijing(), yuan(5)).unwrap();
+        assert_eq!(paid.kind(), TxKind::Settlement);
+        let on = |tx: &LedgerTransaction, account: Account| {
+            tx.postings()
+                .iter()
+                .find(|p| p.account == account)
+                .unwrap()
+                .amount
+        };
+        assert_eq!(on(&paid, Account::AuthoritySettled(beijing())), yuan(5));
+        assert_eq!(on(&paid, Account::AuthorityPayable(beijing())), yuan(-5));
+        // More refunds than payments in a batch: the city gives money back.
+        let back = settle(&beijing(), yuan(-2)).unwrap();
+        assert_eq!(on(&back, Account::AuthoritySettled(beijing())), yuan(-2));
+        assert_eq!(on(&back, Account::AuthorityPayable(beijing())), yuan(2));
+        assert!(matches!(
+            settle(&beijing(), Fen::ZERO),
+            Err(LedgerError::ZeroPosting { .. })
+        ));
+    }
+
+    #[test]
+    fn only_wallets_must_stay_non_negative() {
         assert!(!Account::UserBalance("1".into()).may_go_negative());
-        assert!(!Account::AuthorityPayable(beijing()).may_go_negative());
+        assert!(Account::AuthorityPayable(beijing()).may_go_negative());
+        assert!(Account::AuthoritySettled(beijing()).may_go_negative());
         assert!(Account::UserCreditReceivable("1".into()).may_go_negative());
         assert!(Account::BankClearing("b".into()).may_go_negative());
         assert!(Account::CreditLineFunding.may_go_negative());
@@ -618,6 +683,7 @@ mod tests {
             "\\PC{1,12}".prop_map(Account::UserCreditReceivable),
             "\\PC{1,12}".prop_map(Account::BankClearing),
             "[1-9][0-9]{5}".prop_map(|c| Account::AuthorityPayable(CityCode::parse(&c).unwrap())),
+            "[1-9][0-9]{5}".prop_map(|c| Account::AuthoritySettled(CityCode::parse(&c).unwrap())),
             Just(Account::CreditLineFunding),
         ]
     }

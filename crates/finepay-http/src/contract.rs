@@ -285,6 +285,9 @@ fn with(mut base: Vec<Answer>, more: &[Answer]) -> Vec<Answer> {
 
 /// Every status an operation answers besides its success, with the codes behind it. `None` for
 /// an operation this table does not know (a test keeps it complete).
+/// 403 of the admin endpoints.
+const FORBIDDEN: &str = "forbidden: signed in, but not an operator (`finepay admin grant PHONE`)";
+
 pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
     let secured_read: Vec<Answer> =
         vec![("401", UNAUTHENTICATED), ("500", INTERNAL), ("503", BUSY)];
@@ -320,6 +323,26 @@ pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
             ("503", "bank_unavailable: the bank cannot be reached"),
         ]),
         ("get", "/api/v1/wallet") => secured_read,
+        ("get", "/api/v1/admin/overview") => with(secured_read, &[("403", FORBIDDEN)]),
+        ("get", "/api/v1/admin/audit") => with(secured_read, &[
+            ("400", "invalid_request: the query string cannot be read"),
+            ("403", FORBIDDEN),
+        ]),
+        ("post", "/api/v1/admin/settlements") | ("post", "/api/v1/admin/reconciliations") => with(secured_read, &[
+            ("400", "invalid_request: bad JSON, a city code with no authority here, or a date that is not YYYY-MM-DD (named in `field`)"),
+            ("403", FORBIDDEN),
+            ("413", TOO_LARGE),
+            ("503", "authority_unavailable: the city's authority cannot be reached (reconciliation)"),
+        ]),
+        ("get", "/api/v1/admin/settlements/{city_code}/{date}") => with(secured_read, &[
+            ("400", "invalid_request: a city code with no authority here, or a date that is not YYYY-MM-DD"),
+            ("403", FORBIDDEN),
+        ]),
+        ("get", "/api/v1/admin/settlements/{city_code}/{date}/{file}") => with(secured_read, &[
+            ("400", BAD_PATH),
+            ("403", FORBIDDEN),
+            ("404", "not_found: no such batch of this city and day"),
+        ]),
         ("post", "/api/v1/wallet/top-ups") => with(secured_read, &[
             ("400", "invalid_request (bad JSON, amount, a card_id that is not a linked card), idempotency_key_required"),
             ("402", "card_declined"),

@@ -16,7 +16,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         InsufficientFunds | InsufficientCredit | CardDeclined | CreditOverdue => {
             StatusCode::PAYMENT_REQUIRED
         }
-        OnlineHandlingNotAllowed => StatusCode::FORBIDDEN,
+        OnlineHandlingNotAllowed | Forbidden => StatusCode::FORBIDDEN,
         NotFound | DecisionNotFound => StatusCode::NOT_FOUND,
         PhoneTaken | DecisionAlreadyPaid | DecisionRevoked | AmountChanged | RequestInProgress
         | Conflict => StatusCode::CONFLICT,
@@ -115,6 +115,7 @@ mod tests {
             ("card_declined", 402),
             ("credit_overdue", 402),
             ("online_handling_not_allowed", 403),
+            ("forbidden", 403),
             ("not_found", 404),
             ("decision_not_found", 404),
             ("phone_taken", 409),

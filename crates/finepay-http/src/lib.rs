@@ -4,11 +4,13 @@
 //! Architecture Invariant: handlers parse input into domain types and call one use case each; no
 //! SQL, no adapters, no business rules here.
 
+mod admin;
 mod contract;
 mod edge;
 mod error;
 mod extract;
 mod handlers;
+pub mod metrics;
 mod streams;
 pub mod web;
 
@@ -90,6 +92,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list_statements))
         .routes(routes!(handlers::get_statement))
         .routes(routes!(handlers::notification_stream))
+        .routes(routes!(admin::overview))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::close_batch))
+        .routes(routes!(admin::day_settlements))
+        .routes(routes!(admin::batch_file))
+        .routes(routes!(admin::reconcile))
 }
 
 /// The OpenAPI 3.1 document served at `/api/openapi.json`.
@@ -127,6 +135,8 @@ fn error_schema(doc: &mut serde_json::Value) {
 /// The platform's router. `sandbox_control` (the sandbox authority's control API) is mounted under
 /// the sandbox bearer token when given.
 pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Router {
+    // The recorder first: what is counted before it exists is lost.
+    metrics::handle();
     let (api, _) = api_routes().with_state(state.clone()).split_for_parts();
     let openapi_json = openapi_document();
     let mut app = api.route(
@@ -135,6 +145,10 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
             let doc = openapi_json.clone();
             async move { axum::Json(doc) }
         }),
+    );
+    app = app.route(
+        "/metrics",
+        axum::routing::get(metrics::render).with_state(state.clone()),
     );
     app = app.merge(web::router(state));
     if let Some((control, token)) = sandbox_control {
@@ -162,6 +176,7 @@ pub fn router(state: AppState, sandbox_control: Option<(Router, String)>) -> Rou
         )
     })
     .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .layer(middleware::from_fn(metrics::track))
     .layer(PropagateRequestIdLayer::x_request_id())
     // Logs each request once, when its response is ready: method, path, status and time taken, in a
     // span with the request's id (`X-Request-Id`: the caller's, or a new UUID; sent back on the response).

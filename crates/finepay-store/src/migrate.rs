@@ -19,6 +19,7 @@ pub const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0010_reply_outcomes.sql"),
     include_str!("../migrations/sqlite/0011_unreadable_outbox_rows.sql"),
     include_str!("../migrations/sqlite/0012_readiness.sql"),
+    include_str!("../migrations/sqlite/0013_operations.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
@@ -32,6 +33,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0009_status_checks.sql"),
     include_str!("../migrations/postgres/0010_reply_outcomes.sql"),
     include_str!("../migrations/postgres/0011_unreadable_outbox_rows.sql"),
+    include_str!("../migrations/postgres/0012_operations.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod http_server;
 pub mod offline;
+pub mod operate;
 
 use anyhow::Context;
 use finepay_authority::{endpoints, HttpAuthority};
@@ -186,7 +187,12 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             )
             .await?;
             let file = endpoints::for_sandbox(&format!("http://{}", sandboxes.addr), SECRET_FILE);
-            let found = endpoints::resolve(&file, &config.data_dir.join(endpoints::FILE_NAME))?;
+            let path = config.data_dir.join(endpoints::FILE_NAME);
+            let found = endpoints::resolve(&file, &path)?;
+            // For the operators' commands (`finepay reconcile`, `settle`) beside this server:
+            // they reach the in-process sandboxes through this file.
+            endpoints::write(&path, &file)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             (found, Some(sandboxes.authority))
         }
         Some(path) => (endpoints::load(path)?, None),
@@ -251,7 +257,7 @@ pub const MIN_SANDBOX_TOKEN_CHARS: usize = 16;
 const SECRET_FILE: &str = "sandbox-authority-secret";
 
 /// The platform's cities and one HMAC-signing client per city, as the endpoints name them.
-fn authorities_of(found: &endpoints::Endpoints, timeout: Duration) -> Authorities {
+pub(crate) fn authorities_of(found: &endpoints::Endpoints, timeout: Duration) -> Authorities {
     let mut routes = Vec::new();
     for city in &found.cities {
         let client: Arc<dyn finepay_authority::Authority> =

@@ -86,6 +86,61 @@ enum Command {
         #[command(subcommand)]
         command: ReceiptCommand,
     },
+    /// A city's day, the platform's payments against the authority's records. Exit 0 when all
+    /// match (after mending, with --mend), 1 when a discrepancy remains, 2 on an error.
+    Reconcile {
+        /// The city's 6-digit code, e.g. 110000.
+        #[arg(long)]
+        city: String,
+        /// The business day (Asia/Shanghai), YYYY-MM-DD.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Print the report as JSON (SPEC §9).
+        #[arg(long)]
+        json: bool,
+        /// Re-send the notices the authority never recorded, then check again.
+        #[arg(long)]
+        mend: bool,
+        #[arg(long, env = "FINEPAY_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+        /// The endpoints file naming the authorities (default: the one `serve` keeps in the
+        /// data directory).
+        #[arg(long, env = "FINEPAY_ENDPOINTS")]
+        endpoints: Option<PathBuf>,
+    },
+    /// Close a settlement batch of a city's day now.
+    Settle {
+        #[arg(long)]
+        city: String,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        #[arg(long, env = "FINEPAY_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "FINEPAY_ENDPOINTS")]
+        endpoints: Option<PathBuf>,
+    },
+    /// Operators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a registered user an operator (/admin and /api/v1/admin).
+    Grant {
+        /// The user's mobile number.
+        phone: String,
+        #[arg(long, env = "FINEPAY_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long, env = "FINEPAY_DATA_DIR", default_value = "finepay-data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +258,77 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(1))
         }
+        Command::Reconcile {
+            city,
+            date,
+            json,
+            mend,
+            database,
+            data_dir,
+            endpoints,
+        } => {
+            let location = finepay::database_location(database.as_deref(), &data_dir)?;
+            let (report, cities) = small_runtime()?.block_on(finepay::operate::reconcile(
+                &location,
+                &data_dir,
+                endpoints.as_deref(),
+                &city,
+                date,
+                mend,
+            ))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", finepay::operate::readable(&report, &cities));
+            }
+            Ok(if report.unresolved() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Settle {
+            city,
+            date,
+            database,
+            data_dir,
+            endpoints,
+        } => {
+            let location = finepay::database_location(database.as_deref(), &data_dir)?;
+            let batch = small_runtime()?.block_on(finepay::operate::settle(
+                &location,
+                &data_dir,
+                endpoints.as_deref(),
+                &city,
+                date,
+            ))?;
+            println!(
+                "settlement batch {} closed for {} {}: {} lines, {} fen paid, {} fen refunded, net {} fen; sha256 {}; authority: {}",
+                batch.id,
+                batch.city_code,
+                batch.date,
+                batch.count,
+                batch.payments_total,
+                batch.refunds_total,
+                batch.net,
+                batch.sha256,
+                batch.authority_status
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Grant {
+                    phone,
+                    database,
+                    data_dir,
+                },
+        } => {
+            let location = finepay::database_location(database.as_deref(), &data_dir)?;
+            let user = small_runtime()?.block_on(finepay::operate::grant(&location, &phone))?;
+            println!("{phone} (user {user}) is now an operator");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Receipt {
             command:
                 ReceiptCommand::Verify {
@@ -224,6 +350,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// A runtime for the operators' commands.
+fn small_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 async fn sandbox(

@@ -26,6 +26,11 @@ async fn run(scenario: &str) {
         "chromium is missing: run scripts/test, or `apt-get install -y chromium poppler-utils`"
     );
     let app = TestApp::spawn().await;
+    // An operator for the admin scenario (the browser logs in as them).
+    let operator = app.user().await;
+    finepay_core::admin::grant(app.running.platform.db(), &operator.phone, "test")
+        .await
+        .unwrap();
     let backend = if std::env::var("FINEPAY_TEST_POSTGRES").is_ok() {
         "postgres"
     } else {
@@ -38,6 +43,8 @@ async fn run(scenario: &str) {
         .env("FINEPAY_URL", &app.url)
         .env("FINEPAY_SANDBOX_TOKEN", &app.running.sandbox_token)
         .env("FINEPAY_SHOTS", &shots)
+        .env("FINEPAY_OPERATOR_PHONE", &operator.phone)
+        .env("FINEPAY_OPERATOR_PASSWORD", "correct horse")
         .output()
         .await
         .expect("node runs");
@@ -74,4 +81,9 @@ async fn double_submits_back_buttons_forged_links_and_missing_csrf_tokens_charge
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pay_journey_works_with_javascript_off_and_reads_at_1280_px() {
     run("no-script").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_page_shows_the_days_figures_to_operators_and_403_to_anyone_else() {
+    run("admin").await;
 }

@@ -98,7 +98,7 @@ async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
         &app,
         "UPDATE accounts SET balance = balance - 100000000 WHERE key LIKE 'authority:%:payable'",
         "UPDATE accounts SET balance = balance + 100000000 WHERE key LIKE 'authority:%:payable'",
-        "authority:*:payable is never below zero",
+        "authority:C:payable + authority:C:settled is never below zero",
     );
     // The bank's clearing account above zero (the bank would owe money it never took).
     tampered_check_fails(
@@ -113,6 +113,68 @@ async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
         "UPDATE ledger_transactions SET reference = 'gone_' || reference
          WHERE id = (SELECT MIN(id) FROM ledger_transactions)",
         "UPDATE ledger_transactions SET reference = substr(reference, 6) WHERE reference LIKE 'gone_%'",
+        "reference exists",
+    );
+    // Settlement: once both payments are confirmed, a batch settles Beijing; then its books are
+    // made to disagree, one way at a time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.with_db(|c| {
+        c.query_one(
+            "SELECT COUNT(*) AS n FROM payments WHERE authority_status = 'confirmed'",
+            &[],
+        )
+        .unwrap()
+        .int("n")
+        .unwrap()
+    }) < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not confirmed in 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let batch = app
+        .running
+        .platform
+        .settlement()
+        .close("110000", finepay_core::today_in_china(), "test")
+        .await
+        .unwrap();
+    assert_eq!(batch.count, 2);
+    let (code, out) = ledger_check(&app.db_url());
+    assert_eq!(code, 0, "{out}");
+    tampered_check_fails(
+        &app,
+        "UPDATE settlement_batches SET net = net + 1, payments_total = payments_total + 1",
+        "UPDATE settlement_batches SET net = net - 1, payments_total = payments_total - 1",
+        "settled account is the sum of its settlement batches' nets",
+    );
+    tampered_check_fails(
+        &app,
+        "UPDATE settlement_batches SET net = net + 1, payments_total = payments_total + 1",
+        "UPDATE settlement_batches SET net = net - 1, payments_total = payments_total - 1",
+        "totals are its items'",
+    );
+    tampered_check_fails(
+        &app,
+        "UPDATE settlement_items SET amount = amount + 1",
+        "UPDATE settlement_items SET amount = amount - 1",
+        "a settlement item is its payment's",
+    );
+    tampered_check_fails(
+        &app,
+        "UPDATE settlement_items SET kind = 'refund' WHERE kind = 'payment'",
+        "UPDATE settlement_items SET kind = 'payment' WHERE kind = 'refund'",
+        "payable is its unsettled payments less its unsettled refunds",
+    );
+    tampered_check_fails(
+        &app,
+        "UPDATE ledger_transactions SET reference = 'stl_gone' WHERE kind = 'settlement'",
+        &format!(
+            "UPDATE ledger_transactions SET reference = '{}' WHERE kind = 'settlement'",
+            batch.id
+        ),
         "reference exists",
     );
     // A payment whose amount is not its fine plus its late fee.

@@ -6,6 +6,7 @@
 //! every word is in `locales/*.ftl`. The pay journey works without JavaScript.
 
 mod account;
+mod admin;
 mod assets;
 mod fines;
 mod home;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/wallet/cards", post(wallet::link_card).get(to("/wallet")))
         .route("/wallet/top-ups", post(wallet::top_up).get(to("/wallet")))
         .route("/wallet/repayments", post(wallet::repay).get(to("/wallet")))
+        .route("/admin", get(admin::admin))
         .route("/static/{name}", get(assets::serve))
         .layer(middleware::from_fn_with_state(
             state.clone(),

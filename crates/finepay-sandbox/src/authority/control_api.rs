@@ -6,7 +6,7 @@
 
 use super::{
     DecisionState, IssuedDecision, Mode, NewVehicle, NewViolation, SandboxAuthority, SandboxError,
-    Vehicle,
+    Tamper, Vehicle,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -25,6 +25,7 @@ pub(super) fn router(sandbox: SandboxAuthority) -> Router {
         .route("/sandbox/v1/violations/{id}/decision", post(issue_decision))
         .route("/sandbox/v1/decisions/{number}", get(decision))
         .route("/sandbox/v1/decisions/{number}/revoke", post(revoke))
+        .route("/sandbox/v1/decisions/{number}/tamper", post(tamper))
         .route(
             "/sandbox/v1/authorities/{city_code}/mode",
             put(set_mode).get(get_mode),
@@ -101,6 +102,9 @@ impl From<SandboxError> for ApiError {
             }
             SandboxError::NotFound { .. } => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            SandboxError::NotPaid(_) => {
+                ApiError::new(StatusCode::CONFLICT, "decision_not_paid", message)
             }
             SandboxError::AlreadyDecided(_) => {
                 ApiError::new(StatusCode::CONFLICT, "already_decided", message)
@@ -311,6 +315,40 @@ async fn revoke(State(sandbox): State<SandboxAuthority>, Path(number): Path<Stri
         sandbox.inner.feed.acknowledged(&city, seq).await;
     }
     Ok(Json(json!({ "number": number, "status": "revoked" })).into_response())
+}
+
+/// `POST /sandbox/v1/decisions/{number}/tamper` `{"action": "forget"|"duplicate"|"set_amount",
+/// "amount"?}`: corrupt the authority's record of a paid decision's payment (SPEC §4).
+async fn tamper(
+    State(sandbox): State<SandboxAuthority>,
+    Path(number): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let map = object(&body, false)?;
+    let action = string(&map, "action")?;
+    let how = match action.as_str() {
+        "forget" => Tamper::Forget,
+        "duplicate" => Tamper::Duplicate,
+        "set_amount" => {
+            let amount = map
+                .get("amount")
+                .and_then(Value::as_i64)
+                .filter(|a| *a > 0)
+                .ok_or_else(|| {
+                    ApiError::invalid("amount", "set_amount needs a positive amount in fen")
+                })?;
+            Tamper::SetAmount(amount)
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "action",
+                "action must be one of forget, duplicate, set_amount",
+            ))
+        }
+    };
+    let wanted = number.clone();
+    blocking(move || sandbox.tamper(&wanted, how)).await?;
+    Ok(Json(json!({ "number": number, "action": action })).into_response())
 }
 
 async fn set_mode(

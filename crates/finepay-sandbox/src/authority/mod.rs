@@ -13,12 +13,14 @@
 //! a test can bring an authority back up. Modes are reset to `up` whenever the file is opened: a
 //! restarted sandbox is a recovered authority, and a test never inherits another run's outage.
 
+mod books;
 mod control_api;
 mod feed;
 mod protocol_api;
 mod services;
 mod store;
 
+pub use books::{Tamper, SETTLEMENT_HEADER};
 pub use services::{
     HandlingRefused, MAX_EVENTS_PER_PAGE, ONLINE_HANDLING_MAX_FINE_FEN, ONLINE_HANDLING_MAX_POINTS,
 };
@@ -142,6 +144,9 @@ pub enum SandboxError {
     /// A city has used every 9-digit serial.
     #[error("city {0} has no decision serials left")]
     SerialsExhausted(String),
+    /// `tamper` on a decision with no payment record.
+    #[error("decision {0} is not paid: there is no payment record to tamper with")]
+    NotPaid(String),
     /// The database failed.
     #[error("sandbox database: {0}")]
     Database(#[from] rusqlite::Error),

@@ -18,8 +18,8 @@ use chrono::NaiveDate;
 use finepay_authority::protocol::{
     verify, BatchVerdict, ErrorBody, ErrorEnvelope, HandlingRefusal, HandlingRequest,
     LicencePointsRequest, NoticeAnswer, NoticeBatch, NoticeBatchAnswer, NoticeResult,
-    PaymentNotice, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES, MAX_NOTICES_PER_BATCH,
-    SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    PaymentNotice, SettlementFile, SignedParts, VehicleCheckRequest, MAX_BODY_BYTES,
+    MAX_NOTICES_PER_BATCH, MAX_SETTLEMENT_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use serde::Deserialize;
 use std::time::Duration;
@@ -33,6 +33,7 @@ pub(super) fn router(sandbox: SandboxAuthority) -> Router {
             post(notice_batch),
         )
         .route("/authority/v1/{city}/notices", get(notices_of_day))
+        .route("/authority/v1/{city}/settlements", post(settlement))
         .route("/authority/v1/{city}/vehicle-checks", post(vehicle_check))
         .route(
             "/authority/v1/{city}/vehicles/{plate}/violations",
@@ -44,6 +45,11 @@ pub(super) fn router(sandbox: SandboxAuthority) -> Router {
         )
         .route("/authority/v1/{city}/licence-points", post(licence_points))
         .route("/authority/v1/{city}/events", get(events))
+        // The front door caps each body (64 KiB; settlement files 8 MiB); this lets the
+        // handlers' extractors take what it let through.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            MAX_SETTLEMENT_BODY_BYTES,
+        ))
         .layer(middleware::from_fn_with_state(sandbox.clone(), front_door))
         .with_state(sandbox)
 }
@@ -161,11 +167,17 @@ async fn front_door(
         return refusal;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+    // Settlement files are the one big body; everything else fits in 64 KiB.
+    let limit = if parts.uri.path().ends_with("/settlements") {
+        MAX_SETTLEMENT_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            "the body is over 64 KiB",
+            format!("the body is over {limit} bytes"),
         );
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
@@ -319,6 +331,9 @@ fn notice_answer(verdict: NoticeVerdict) -> Response {
 #[derive(Deserialize)]
 struct DayQuery {
     date: Option<String>,
+    /// With `limit`: one page in payment id order after this payment id.
+    after: Option<String>,
+    limit: Option<u32>,
 }
 
 async fn notices_of_day(
@@ -337,8 +352,33 @@ async fn notices_of_day(
             "give ?date=YYYY-MM-DD",
         );
     };
+    if let Some(limit) = query.limit {
+        let after = query.after.unwrap_or_default();
+        return match blocking(move || sandbox.notice_page(&city, date, &after, limit)).await {
+            Ok(page) => Json(page).into_response(),
+            Err(response) => response,
+        };
+    }
     match blocking(move || sandbox.accepted_notices(&city, date)).await {
         Ok(list) => Json(list).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `POST {base}/settlements`: a settlement batch's file, checked against the records; 200 when
+/// accepted, 409 when refused (with the problems).
+async fn settlement(
+    State(sandbox): State<SandboxAuthority>,
+    Path(city): Path<String>,
+    body: Bytes,
+) -> Response {
+    let file: SettlementFile = match json_body(&body) {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    match blocking(move || sandbox.receive_settlement(&city, &file)).await {
+        Ok(verdict) if verdict.result == "accepted" => Json(verdict).into_response(),
+        Ok(verdict) => (StatusCode::CONFLICT, Json(verdict)).into_response(),
         Err(response) => response,
     }
 }

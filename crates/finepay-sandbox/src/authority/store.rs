@@ -80,6 +80,31 @@ CREATE TABLE IF NOT EXISTS notices (
     accepted_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notices_by_day ON notices(city_code, paid_on);
+CREATE INDEX IF NOT EXISTS notices_by_day_and_payment ON notices(city_code, paid_on, payment_id);
+-- A payment recorded a second time (the `duplicate` tamper of SPEC §4): the authority's books gone
+-- wrong, for reconciliation tests.
+CREATE TABLE IF NOT EXISTS notice_copies (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id      TEXT NOT NULL,
+    decision_number TEXT NOT NULL,
+    city_code       TEXT NOT NULL,
+    amount_fen      INTEGER NOT NULL,
+    paid_at         TEXT NOT NULL,
+    paid_on         TEXT NOT NULL,
+    accepted_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notice_copies_by_day ON notice_copies(city_code, paid_on, payment_id);
+-- Settlement files received and the verdict given (a file sent again is answered the same).
+CREATE TABLE IF NOT EXISTS settlements (
+    batch_id    TEXT PRIMARY KEY,
+    city_code   TEXT NOT NULL,
+    date        TEXT NOT NULL,
+    net_fen     INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    problems    TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS notice_deliveries (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     payment_id      TEXT NOT NULL,
@@ -539,6 +564,17 @@ pub(super) struct NoticeRow {
     pub accepted_at: String,
 }
 
+/// A `notices` row selected as `payment_id, decision_number, amount_fen, paid_at, accepted_at`.
+fn notice_row(r: &Row<'_>) -> rusqlite::Result<NoticeRow> {
+    Ok(NoticeRow {
+        payment_id: r.get(0)?,
+        decision_number: r.get(1)?,
+        amount_fen: r.get(2)?,
+        paid_at: r.get(3)?,
+        accepted_at: r.get(4)?,
+    })
+}
+
 /// Accepted notices of one city whose payment fell on `paid_on`, in order of payment time.
 pub(super) fn notices_of_day(
     conn: &Connection,
@@ -550,15 +586,7 @@ pub(super) fn notices_of_day(
          WHERE city_code = ?1 AND paid_on = ?2 ORDER BY paid_at, payment_id",
     )?;
     let rows = stmt
-        .query_map(params![city_code, paid_on.to_string()], |r| {
-            Ok(NoticeRow {
-                payment_id: r.get(0)?,
-                decision_number: r.get(1)?,
-                amount_fen: r.get(2)?,
-                paid_at: r.get(3)?,
-                accepted_at: r.get(4)?,
-            })
-        })?
+        .query_map(params![city_code, paid_on.to_string()], notice_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -729,4 +757,240 @@ pub(super) fn licence_points(
         |r| r.get(0),
     )?;
     Ok(points)
+}
+
+/// One page of a day's records in payment id order (copies included), after `after`, at most
+/// `limit` records of `notices` and every copy among them, so the copies of one payment never
+/// straddle two pages. Also says whether more follow. Each query walks an index from `after`
+/// (`notices_by_day_and_payment`, `notice_copies_by_day`): a page costs the same at the end of
+/// a million-record day as at its start.
+pub(super) fn notices_page(
+    conn: &Connection,
+    city_code: &str,
+    paid_on: NaiveDate,
+    after: &str,
+    limit: u32,
+) -> Result<(Vec<NoticeRow>, bool), SandboxError> {
+    let day = paid_on.to_string();
+    let mut originals: Vec<NoticeRow> = conn
+        .prepare_cached(
+            "SELECT payment_id, decision_number, amount_fen, paid_at, accepted_at FROM notices
+             WHERE city_code = ?1 AND paid_on = ?2 AND payment_id > ?3
+             ORDER BY payment_id LIMIT ?4",
+        )?
+        .query_map(params![city_code, day, after, i64::from(limit) + 1], notice_row)?
+        .collect::<Result<_, _>>()?;
+    let more = originals.len() > limit as usize;
+    originals.truncate(limit as usize);
+    // The page ends at its last original when more follow; else it runs to the end of the day.
+    let last = if more {
+        originals.last().map(|r| r.payment_id.clone())
+    } else {
+        None
+    };
+    let copies: Vec<NoticeRow> = conn
+        .prepare_cached(
+            "SELECT payment_id, decision_number, amount_fen, paid_at, accepted_at FROM notice_copies
+             WHERE city_code = ?1 AND paid_on = ?2 AND payment_id > ?3
+               AND (?4 IS NULL OR payment_id <= ?4)
+             ORDER BY payment_id, id",
+        )?
+        .query_map(params![city_code, day, after, last], notice_row)?
+        .collect::<Result<_, _>>()?;
+    if copies.is_empty() {
+        return Ok((originals, more));
+    }
+    // Merge by payment id; a copy goes after its original.
+    let mut merged = Vec::with_capacity(originals.len() + copies.len());
+    let mut copies = copies.into_iter().peekable();
+    for original in originals {
+        while copies
+            .peek()
+            .is_some_and(|c| c.payment_id < original.payment_id)
+        {
+            merged.extend(copies.next());
+        }
+        let id = original.payment_id.clone();
+        merged.push(original);
+        while copies.peek().is_some_and(|c| c.payment_id == id) {
+            merged.extend(copies.next());
+        }
+    }
+    merged.extend(copies);
+    Ok((merged, more))
+}
+
+/// The accepted notice of a payment id: (decision number, city, amount).
+pub(super) fn notice_of_payment(
+    conn: &Connection,
+    payment_id: &str,
+) -> Result<Option<(String, String, i64)>, SandboxError> {
+    Ok(conn
+        .row_cached(
+            "SELECT decision_number, city_code, amount_fen FROM notices WHERE payment_id = ?1",
+            [payment_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
+}
+
+/// `forget`: the accepted notice of a paid decision is dropped and the decision is unpaid again.
+pub(super) fn forget_payment(conn: &Connection, number: &str) -> Result<bool, SandboxError> {
+    conn.exec_cached(
+        "DELETE FROM notices WHERE decision_number = ?1
+         AND payment_id = (SELECT payment_id FROM decisions WHERE number = ?1 AND status = 'paid')",
+        [number],
+    )?;
+    let changed = conn.exec_cached(
+        "UPDATE decisions SET status = 'unpaid', payment_id = NULL, paid_amount_fen = NULL,
+         paid_at = NULL WHERE number = ?1 AND status = 'paid'",
+        [number],
+    )?;
+    Ok(changed == 1)
+}
+
+/// `duplicate`: the accepted notice of a paid decision is recorded a second time.
+pub(super) fn duplicate_payment(conn: &Connection, number: &str) -> Result<bool, SandboxError> {
+    let copied = conn.exec_cached(
+        "INSERT INTO notice_copies (payment_id, decision_number, city_code, amount_fen, paid_at,
+                                    paid_on, accepted_at)
+         SELECT n.payment_id, n.decision_number, n.city_code, n.amount_fen, n.paid_at, n.paid_on,
+                n.accepted_at
+         FROM notices n JOIN decisions d ON d.payment_id = n.payment_id
+         WHERE d.number = ?1 AND d.status = 'paid'",
+        [number],
+    )?;
+    Ok(copied == 1)
+}
+
+/// `set_amount`: the recorded amount of a paid decision's payment becomes `amount_fen`.
+pub(super) fn set_paid_amount(
+    conn: &Connection,
+    number: &str,
+    amount_fen: i64,
+) -> Result<bool, SandboxError> {
+    conn.exec_cached(
+        "UPDATE notices SET amount_fen = ?2 WHERE payment_id =
+         (SELECT payment_id FROM decisions WHERE number = ?1 AND status = 'paid')",
+        params![number, amount_fen],
+    )?;
+    let changed = conn.exec_cached(
+        "UPDATE decisions SET paid_amount_fen = ?2 WHERE number = ?1 AND status = 'paid'",
+        params![number, amount_fen],
+    )?;
+    Ok(changed == 1)
+}
+
+/// The verdict already given on a batch: (result, problems as JSON).
+pub(super) fn settlement_verdict(
+    conn: &Connection,
+    batch_id: &str,
+) -> Result<Option<(String, String)>, SandboxError> {
+    Ok(conn
+        .row_cached(
+            "SELECT result, problems FROM settlements WHERE batch_id = ?1",
+            [batch_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// A settlement file received, with its verdict.
+pub(super) struct SettlementRow<'a> {
+    pub batch_id: &'a str,
+    pub city_code: &'a str,
+    pub date: NaiveDate,
+    pub net_fen: i64,
+    pub sha256: &'a str,
+    pub result: &'a str,
+    pub problems_json: &'a str,
+}
+
+pub(super) fn insert_settlement(
+    conn: &Connection,
+    s: &SettlementRow<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), SandboxError> {
+    conn.exec_cached(
+        "INSERT INTO settlements (batch_id, city_code, date, net_fen, sha256, result, problems,
+                                  received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (batch_id) DO NOTHING",
+        params![
+            s.batch_id,
+            s.city_code,
+            s.date.to_string(),
+            s.net_fen,
+            s.sha256,
+            s.result,
+            s.problems_json,
+            time_text(now)
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_walk_the_day_in_payment_id_order_and_keep_copies_with_their_original() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        // The records only: no decisions behind them.
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let insert = |table: &str, id: &str, amount: i64| {
+            conn.execute(
+                &format!(
+                    "INSERT INTO {table} (payment_id, decision_number, city_code, amount_fen,
+                     paid_at, paid_on, accepted_at) VALUES (?1, 'd', '110000', ?2,
+                     '2026-12-04T01:00:00Z', '2026-12-04', '2026-12-04T01:00:01Z')"
+                ),
+                params![id, amount],
+            )
+            .unwrap();
+        };
+        for id in ["pay_a", "pay_b", "pay_c", "pay_d", "pay_e"] {
+            insert("notices", id, 1);
+        }
+        insert("notice_copies", "pay_b", 2);
+        insert("notice_copies", "pay_b", 3);
+        insert("notice_copies", "pay_d", 4);
+        // A copy whose original was since forgotten, past the last original.
+        insert("notice_copies", "pay_z", 5);
+        // Another city and another day are not this page's.
+        conn.execute(
+            "INSERT INTO notices (payment_id, decision_number, city_code, amount_fen, paid_at,
+             paid_on, accepted_at) VALUES ('pay_0', 'd', '310000', 1, 'x', '2026-12-04', 'x'),
+             ('pay_00', 'd', '110000', 1, 'x', '2026-12-03', 'x')",
+            [],
+        )
+        .unwrap();
+        let page = |after: &str| {
+            let (rows, more) = notices_page(&conn, "110000", day, after, 2).unwrap();
+            let seen: Vec<(String, i64)> = rows
+                .into_iter()
+                .map(|r| (r.payment_id, r.amount_fen))
+                .collect();
+            (seen, more)
+        };
+        let ids = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+            v.iter().map(|(i, a)| ((*i).to_owned(), *a)).collect()
+        };
+        assert_eq!(
+            page(""),
+            (
+                ids(&[("pay_a", 1), ("pay_b", 1), ("pay_b", 2), ("pay_b", 3)]),
+                true
+            )
+        );
+        assert_eq!(
+            page("pay_b"),
+            (ids(&[("pay_c", 1), ("pay_d", 1), ("pay_d", 4)]), true)
+        );
+        assert_eq!(page("pay_d"), (ids(&[("pay_e", 1), ("pay_z", 5)]), false));
+        assert_eq!(page("pay_z"), (Vec::new(), false));
+    }
 }

@@ -49,9 +49,72 @@ const RULES: &[Rule] = &[
               WHERE key LIKE 'user:%:credit' AND balance > 0",
     },
     Rule {
-        name: "no authority is owed less than nothing (authority:*:payable is never below zero)",
-        sql: "SELECT key || ' is ' || balance FROM accounts
-              WHERE key LIKE 'authority:%:payable' AND balance < 0",
+        name: "no city is owed less than nothing (authority:C:payable + authority:C:settled is never below zero)",
+        sql: "SELECT 'authority:' || c.city || ' payable + settled is ' || SUM(c.balance) FROM (
+                SELECT substr(key, 11, 6) AS city, balance FROM accounts
+                WHERE key LIKE 'authority:%:payable' OR key LIKE 'authority:%:settled') c
+              GROUP BY c.city HAVING SUM(c.balance) < 0",
+    },
+    Rule {
+        name: "a city's payable is its unsettled payments less its unsettled refunds",
+        sql: "SELECT a.key || ' is ' || a.balance || ' but unsettled payments less refunds come to '
+                 || COALESCE(u.total, 0)
+              FROM accounts a LEFT JOIN (
+                SELECT 'authority:' || x.city_code || ':payable' AS key, SUM(x.owed) AS total FROM (
+                  SELECT p.city_code, p.amount AS owed FROM payments p
+                  WHERE p.status IN ('succeeded', 'refunded') AND NOT EXISTS (SELECT 1
+                    FROM settlement_items i WHERE i.kind = 'payment' AND i.payment_id = p.id)
+                  UNION ALL
+                  SELECT p.city_code, 0 - p.amount FROM payments p
+                  WHERE p.status = 'refunded' AND NOT EXISTS (SELECT 1
+                    FROM settlement_items i WHERE i.kind = 'refund' AND i.payment_id = p.id)
+                ) x GROUP BY x.city_code) u ON u.key = a.key
+              WHERE a.key LIKE 'authority:%:payable' AND a.balance <> COALESCE(u.total, 0)",
+    },
+    Rule {
+        name: "a city's settled account is the sum of its settlement batches' nets",
+        sql: "SELECT a.key || ' is ' || a.balance || ' but its batches net ' || COALESCE(b.total, 0)
+              FROM accounts a LEFT JOIN (
+                SELECT 'authority:' || city_code || ':settled' AS key, SUM(net) AS total
+                FROM settlement_batches GROUP BY city_code) b ON b.key = a.key
+              WHERE a.key LIKE 'authority:%:settled' AND a.balance <> COALESCE(b.total, 0)
+              UNION ALL
+              SELECT 'city ' || b.city_code || ' has batches netting ' || SUM(b.net)
+                 || ' but no settled account'
+              FROM settlement_batches b
+              WHERE NOT EXISTS (SELECT 1 FROM accounts a
+                WHERE a.key = 'authority:' || b.city_code || ':settled')
+              GROUP BY b.city_code HAVING SUM(b.net) <> 0",
+    },
+    Rule {
+        name: "every settlement batch's totals are its items' and its ledger transaction moves its net",
+        sql: "SELECT b.id || ' says ' || b.count || ' items, ' || b.payments_total || ' paid, '
+                 || b.refunds_total || ' refunded; its items and ledger disagree'
+              FROM settlement_batches b
+              WHERE b.count <> (SELECT COUNT(*) FROM settlement_items i WHERE i.batch_id = b.id)
+                 OR b.payments_total <> COALESCE((SELECT SUM(amount) FROM settlement_items i
+                      WHERE i.batch_id = b.id AND i.kind = 'payment'), 0)
+                 OR b.refunds_total <> COALESCE((SELECT SUM(amount) FROM settlement_items i
+                      WHERE i.batch_id = b.id AND i.kind = 'refund'), 0)
+                 OR (b.net = 0 AND b.ledger_tx_id IS NOT NULL)
+                 OR (b.net <> 0 AND COALESCE((SELECT SUM(po.amount) FROM postings po
+                      WHERE po.transaction_id = b.ledger_tx_id
+                        AND po.account_key = 'authority:' || b.city_code || ':settled'), 0) <> b.net)
+                 OR (b.net <> 0 AND COALESCE((SELECT SUM(po.amount) FROM postings po
+                      WHERE po.transaction_id = b.ledger_tx_id
+                        AND po.account_key = 'authority:' || b.city_code || ':payable'), 0) <> 0 - b.net)",
+    },
+    Rule {
+        name: "a settlement item is its payment's: same city and amount, confirmed by the authority, refunds only of refunded payments",
+        sql: "SELECT i.kind || ' ' || i.payment_id || ' in ' || i.batch_id || ' does not match its payment'
+              FROM settlement_items i
+              JOIN settlement_batches b ON b.id = i.batch_id
+              JOIN payments p ON p.id = i.payment_id
+              WHERE p.city_code <> b.city_code OR p.amount <> i.amount
+                 OR p.decision_number <> i.decision_number
+                 OR p.authority_status <> 'confirmed'
+                 OR p.status NOT IN ('succeeded', 'refunded')
+                 OR (i.kind = 'refund' AND p.status <> 'refunded')",
     },
     Rule {
         name: "no bank clearing account is owed by the bank (bank:*:clearing is never above zero)",
@@ -59,7 +122,7 @@ const RULES: &[Rule] = &[
               WHERE key LIKE 'bank:%:clearing' AND balance > 0",
     },
     Rule {
-        name: "every ledger transaction's reference exists (its payment, top-up or repayment)",
+        name: "every ledger transaction's reference exists (its payment, top-up, repayment or settlement batch)",
         sql: "SELECT t.id || ' (' || t.kind || ') refers to ' || t.reference || ', which does not exist'
               FROM ledger_transactions t
               WHERE (t.kind IN ('payment', 'refund')
@@ -68,7 +131,10 @@ const RULES: &[Rule] = &[
                      AND NOT EXISTS (SELECT 1 FROM top_ups u WHERE u.id = t.reference))
                  OR (t.kind = 'credit_repayment'
                      AND NOT EXISTS (SELECT 1 FROM credit_repayments r WHERE r.id = t.reference))
-                 OR t.kind NOT IN ('payment', 'refund', 'top_up', 'credit_repayment')",
+                 OR (t.kind = 'settlement'
+                     AND NOT EXISTS (SELECT 1 FROM settlement_batches b
+                       WHERE b.id = t.reference AND b.ledger_tx_id = t.id))
+                 OR t.kind NOT IN ('payment', 'refund', 'top_up', 'credit_repayment', 'settlement')",
     },
     Rule {
         name: "every payment's amount is its fine plus its late fee",

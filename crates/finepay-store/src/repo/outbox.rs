@@ -242,3 +242,14 @@ pub fn purge_delivered_events(c: &dyn Sql, before: &str) -> Result<u64, StoreErr
         params![before],
     )
 }
+
+/// Undelivered rows per kind (`finepay_outbox_depth{kind}`).
+pub fn undelivered_by_kind(c: &dyn Sql) -> Result<Vec<(String, i64)>, StoreError> {
+    c.query(
+        "SELECT kind, COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL GROUP BY kind",
+        &[],
+    )?
+    .into_iter()
+    .map(|r| Ok((r.text("kind")?, r.int("n")?)))
+    .collect()
+}

@@ -75,11 +75,12 @@ fn many(rows: Vec<Row>) -> Result<Vec<PaymentRow>, StoreError> {
 /// `payments_one_live_per_decision` and surfaces as a unique violation.
 pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-         $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        "INSERT INTO payments ({COLUMNS}, business_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     );
     let confirmed_at = p.authority_confirmed_at.map(time_text);
     let (created_at, updated_at) = (time_text(p.created_at), time_text(p.updated_at));
+    let business_date = business_date_of(p.created_at);
     c.execute(
         &sql,
         params![
@@ -103,10 +104,19 @@ pub fn insert_payment(c: &dyn Sql, p: &PaymentRow) -> Result<(), StoreError> {
             &p.authority_reason,
             &p.idempotency_key,
             &created_at,
-            &updated_at
+            &updated_at,
+            &business_date
         ],
     )?;
     Ok(())
+}
+
+/// The business day a payment made at `t` belongs to: its date in Asia/Shanghai, the calendar of
+/// the authorities' deadlines, settlements and reconciliations (`YYYY-MM-DD`).
+pub fn business_date_of(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string()
 }
 
 pub fn find_payment(c: &dyn Sql, id: &str) -> Result<Option<PaymentRow>, StoreError> {

@@ -532,6 +532,65 @@ function fontconfigWithoutCjk() {
   return file;
 }
 
+/** The operators' page: a citizen is turned away with 403; an operator sees the day's figures. */
+async function admin(browser) {
+  const citizen = await apiUser();
+  const card = await api("POST", "/api/v1/cards", citizen.token, { number: "6222020000000000018", holder_name: "李小龙" });
+  check(card.status === 201, `card linked: ${card.status}`);
+  const plate = randomPlate("京A");
+  const number = await decisionFor(plate, "110000");
+  const paid = await api("POST", "/api/v1/payments", citizen.token, { decision_number: number, amount: 20000, confirm_plate: plate, method: { type: "card", card_id: card.body.id } }, `admin-${number}`);
+  check(paid.status === 201, `paid: ${paid.status} ${JSON.stringify(paid.body)}`);
+  const operator = { phone: process.env.FINEPAY_OPERATOR_PHONE, password: process.env.FINEPAY_OPERATOR_PASSWORD };
+  // The authority confirms within seconds; the page then shows nothing pending for Beijing.
+  for (let i = 0; i < 100; i++) {
+    const p = await api("GET", `/api/v1/payments/${paid.body.id}`, citizen.token);
+    if (p.body.authority_status === "confirmed") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const settled = await api("POST", "/api/v1/admin/settlements", (await sessionOf(operator)).token, { city_code: "110000", date: paid.body.created_at ? shanghaiDate(paid.body.created_at) : "" });
+  check(settled.status === 201, `settled: ${settled.status} ${JSON.stringify(settled.body)}`);
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-GB" });
+  const page = await context.newPage();
+  await login(page, citizen, EN);
+  const refused = await page.goto(BASE + "/admin");
+  check(refused.status() === 403, `a citizen gets 403 on /admin, not ${refused.status()}`);
+  check((await text(page)).includes("For operators only"), "the 403 page says who it is for");
+  await look(page, "admin-forbidden");
+
+  const opContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-GB" });
+  const op = await opContext.newPage();
+  await login(op, operator, EN);
+  const shown = await op.goto(BASE + "/admin");
+  check(shown.status() === 200, `an operator gets /admin: ${shown.status()}`);
+  const beijing = op.locator('[data-city="110000"]');
+  check((await beijing.locator('[data-field="payments"]').innerText()).trim() === "1", "Beijing shows today's one payment");
+  check((await beijing.locator('[data-field="amount"]').innerText()).includes("200.00"), "Beijing shows ¥200.00 collected");
+  check((await beijing.locator('[data-field="pending"]').innerText()).trim() === "0", "nothing waits for Beijing's authority");
+  const settlement = await beijing.locator('[data-field="settlement"]').innerText();
+  check(settlement.includes("200.00") && settlement.includes("accepted by the authority"), `Beijing's last settlement is shown: ${settlement}`);
+  check(await op.locator("svg.chart rect.bar").count() === 60, "the chart has a bar per minute of the last hour");
+  const tallest = await op.locator("svg.chart rect.bar").evaluateAll((rs) => Math.max(...rs.map((r) => Number(r.getAttribute("height")))));
+  check(tallest > 0, "this minute's payment shows in the chart");
+  await look(op, "admin-en");
+  await op.goto(BASE + "/admin?lang=zh");
+  const zh = await text(op);
+  check(zh.includes("运营") && zh.includes("北京") && zh.includes("交管部门已确认"), "the page reads in Chinese");
+  await look(op, "admin-zh");
+}
+
+async function sessionOf(user) {
+  const r = await fetch(BASE + "/api/v1/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone: user.phone, password: user.password }) });
+  check(r.status === 201, `session ${r.status}`);
+  return r.json();
+}
+
+/** The Asia/Shanghai date of an RFC 3339 instant. */
+function shanghaiDate(at) {
+  return new Date(Date.parse(at) + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
 // ---------- run ----------
 
 const env = { ...process.env };
@@ -548,6 +607,7 @@ try {
   else if (scenario === "live") await live(browser);
   else if (scenario === "safety") await safety(browser);
   else if (scenario === "no-script") await noScript(browser);
+  else if (scenario === "admin") await admin(browser);
   else fail(`unknown scenario ${scenario}`);
   console.log(`${scenario}: ok, ${step} screenshots in ${dir}`);
 } catch (e) {
