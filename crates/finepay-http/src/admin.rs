@@ -54,9 +54,9 @@ pub async fn overview(State(s): State<AppState>, _op: Operator) -> ApiResult<Jso
 
 #[derive(Deserialize, IntoParams)]
 pub struct AuditQuery {
-    /// Entries older than this id (the `next_cursor` of the previous page).
-    before: Option<i64>,
-    /// At most this many (1–200, default 50).
+    /// The `next_cursor` of the previous page: entries older than it.
+    cursor: Option<String>,
+    /// At most this many (brought within 1–200, default 50).
     limit: Option<u32>,
 }
 
@@ -75,7 +75,17 @@ pub async fn audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let data = s.platform.admin().audit_log(q.before, limit).await?;
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+            ApiError(CoreError::InvalidRequest {
+                field: Some("cursor".into()),
+                message: "this cursor is not from this list; use next_cursor of the page before"
+                    .into(),
+            })
+        })?),
+    };
+    let data = s.platform.admin().audit_log(before, limit).await?;
     let next_cursor = (data.len() == limit as usize)
         .then(|| data.last().map(|e| e.id.to_string()))
         .flatten();

@@ -58,6 +58,16 @@ fn plate_schema() -> Value {
         "description": "a licence plate, e.g. 京A12345, 沪AD12345, 粤B12345F (SPEC §2)"})
 }
 
+/// A city code as `CityCode::parse` takes it; whether an authority serves it is checked after.
+pub fn city_code_schema() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{6}$", "description": "6-digit GB/T 2260 code, e.g. 110000"})
+}
+
+/// A calendar date `YYYY-MM-DD` (a date that does not exist, such as 02-30, answers 400).
+pub fn date_schema() -> Value {
+    json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"})
+}
+
 fn decision_number_schema() -> Value {
     json!({"type": "string", "pattern": DECISION_NUMBER_PATTERN,
         "description": "15 or 16 digits; the sandbox's numbers end in a Luhn check digit (a failed check answers 400 invalid_decision_number)"})
@@ -102,6 +112,10 @@ fn set(schemas: &mut Value, name: &str, field: &str, schema: Value) {
 /// The rules of the request bodies' fields.
 fn document_bodies(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
+    for body in ["CloseBatch", "Reconcile"] {
+        set(schemas, body, "city_code", city_code_schema());
+        set(schemas, body, "date", date_schema());
+    }
     set(
         schemas,
         "CreateUser",
@@ -228,7 +242,7 @@ fn document_parameters(path: &str, op: &mut Value) {
                 "description": "`next_cursor` of the previous page; a cursor that is not from this list answers 400 invalid_request",
                 "schema": {"type": "string", "minLength": 1}})),
             "limit" => {
-                let (default, max) = if path.contains("notifications") {
+                let (default, max) = if path.contains("notifications") || path.contains("audit") {
                     (50, 200)
                 } else {
                     (20, 100)
@@ -255,6 +269,15 @@ fn document_parameters(path: &str, op: &mut Value) {
             "month" => Some(json!({"name": "month", "in": "path", "required": true,
                 "description": "YYYY-MM",
                 "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}})),
+            "city_code" => Some(json!({"name": "city_code", "in": "path", "required": true,
+                "description": "a city's 6-digit GB/T 2260 code (a code with no authority here answers 400)",
+                "schema": city_code_schema()})),
+            "date" => Some(json!({"name": "date", "in": "path", "required": true,
+                "description": "a business day in Asia/Shanghai, YYYY-MM-DD",
+                "schema": date_schema()})),
+            "file" => Some(json!({"name": "file", "in": "path", "required": true,
+                "description": "`{batch_id}.csv`",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]+\\.csv$"}})),
             "id" => Some(json!({"name": "id", "in": "path", "required": true,
                 "schema": {"type": "string", "minLength": 1}})),
             _ => None,
@@ -325,7 +348,7 @@ pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
         ("get", "/api/v1/wallet") => secured_read,
         ("get", "/api/v1/admin/overview") => with(secured_read, &[("403", FORBIDDEN)]),
         ("get", "/api/v1/admin/audit") => with(secured_read, &[
-            ("400", "invalid_request: the query string cannot be read"),
+            ("400", "invalid_request: the query string cannot be read, or the cursor is not from this list"),
             ("403", FORBIDDEN),
         ]),
         ("post", "/api/v1/admin/settlements") | ("post", "/api/v1/admin/reconciliations") => with(secured_read, &[

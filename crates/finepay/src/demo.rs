@@ -121,5 +121,8 @@ pub fn instructions(running: &Running, demo: &Demo) -> String {
     for number in &demo.decisions {
         text.push_str(&format!("  Pay:     penalty decision {number}\n"));
     }
+    text.push_str(&format!(
+        "  Operate: finepay admin grant {DEMO_PHONE} (with this --data-dir), then open {url}/admin\n"
+    ));
     text
 }

@@ -778,7 +778,10 @@ pub(super) fn notices_page(
              WHERE city_code = ?1 AND paid_on = ?2 AND payment_id > ?3
              ORDER BY payment_id LIMIT ?4",
         )?
-        .query_map(params![city_code, day, after, i64::from(limit) + 1], notice_row)?
+        .query_map(
+            params![city_code, day, after, i64::from(limit) + 1],
+            notice_row,
+        )?
         .collect::<Result<_, _>>()?;
     let more = originals.len() > limit as usize;
     originals.truncate(limit as usize);
