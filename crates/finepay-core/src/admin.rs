@@ -121,26 +121,6 @@ impl Admin {
         }
     }
 
-    /// Append an action to the audit log.
-    pub async fn record(
-        &self,
-        actor: &str,
-        action: &str,
-        detail: serde_json::Value,
-    ) -> Result<(), CoreError> {
-        let (actor, action, now) = (
-            actor.to_owned(),
-            action.to_owned(),
-            self.db.clock().now_text(),
-        );
-        let detail = detail.to_string();
-        self.db
-            .writer()
-            .run(move |c| repo::append(c, &now, &actor, &action, &detail))
-            .await??;
-        Ok(())
-    }
-
     /// The audit log, newest first, before the entry `before` when given.
     pub async fn audit_log(
         &self,
@@ -189,15 +169,39 @@ impl Admin {
         let now = clock.now();
         let today = clock.today_in_china().to_string();
         let hour_ago = finepay_store::time_text(now - Duration::hours(1));
+        let yesterday = (clock.today_in_china() - Duration::days(1)).to_string();
+        let codes: Vec<String> = self
+            .authorities
+            .cities()
+            .iter()
+            .map(|c| c.code.to_string())
+            .collect();
         let (day, since) = (today.clone(), hour_ago.clone());
+        // Per city, on the (city, business day, id) index: today's payments, and those of the
+        // last hour (today's and, just after midnight, yesterday's).
         let (totals, pending, confirmations, minutes, batches, runs) = self
             .db
             .read_scan(move |c| {
+                let mut totals = Vec::new();
+                let mut confirmations = Vec::new();
+                let mut minutes: Vec<(String, i64)> = Vec::new();
+                for code in &codes {
+                    totals.extend(repo::totals_of_day(c, code, &day)?);
+                    for d in [&yesterday, &day] {
+                        confirmations.extend(repo::recent_confirmations(c, code, d, &since)?);
+                        for (minute, n) in repo::payments_per_minute(c, code, d, &since)? {
+                            match minutes.iter_mut().find(|(m, _)| *m == minute) {
+                                Some((_, total)) => *total += n,
+                                None => minutes.push((minute, n)),
+                            }
+                        }
+                    }
+                }
                 Ok((
-                    repo::totals_of_day(c, &day)?,
+                    totals,
                     repo::pending_notices(c)?,
-                    repo::recent_confirmations(c, &since, 5_000)?,
-                    repo::payments_per_minute(c, &since)?,
+                    confirmations,
+                    minutes,
                     settlement::last_per_city(c)?,
                     reconciliation::last_per_city(c)?,
                 ))

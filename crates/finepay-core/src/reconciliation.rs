@@ -234,9 +234,23 @@ impl Reconciliation {
             authority_total: report.totals.authority,
             report_json: json,
         };
+        // Every run is an admin action (an operator's or the command line's), logged with it.
+        let detail = serde_json::json!({"city_code": row.city_code, "date": row.business_date,
+            "run_id": row.id, "matched": row.matched, "unresolved": row.discrepancies,
+            "mended": row.mended})
+        .to_string();
         self.db
             .writer()
-            .run(move |c| repo::insert_run(c, &row))
+            .run(move |c| {
+                repo::insert_run(c, &row)?;
+                finepay_store::repo::admin::append(
+                    c,
+                    &row.finished_at,
+                    &row.run_by,
+                    "reconciliation.run",
+                    &detail,
+                )
+            })
             .await??;
         Ok(())
     }

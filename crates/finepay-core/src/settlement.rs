@@ -22,6 +22,9 @@ use std::sync::Arc;
 /// The header line of every settlement file.
 pub const CSV_HEADER: &str = "kind,payment_id,decision_number,amount_fen,at";
 
+/// `closed_by` of the batches the scheduler closes.
+const SCHEDULE: &str = "schedule";
+
 /// When the end-of-day batch of yesterday runs (Asia/Shanghai).
 pub const END_OF_DAY_AT: (u32, u32) = (0, 30);
 
@@ -230,6 +233,20 @@ impl Settlement {
                     authority_reason: None,
                 };
                 repo::insert_batch(c, &batch, &items)?;
+                // A person's batch (an operator's or the command line's) is an admin action,
+                // logged in the job that closes it.
+                if batch.closed_by != SCHEDULE {
+                    let detail = serde_json::json!({"city_code": batch.city_code,
+                        "date": batch.business_date, "batch_id": batch.id, "count": batch.count,
+                        "net": batch.net});
+                    finepay_store::repo::admin::append(
+                        c,
+                        &now,
+                        &batch.closed_by,
+                        "settlement.close",
+                        &detail.to_string(),
+                    )?;
+                }
                 Ok(Some(batch))
             })
             .await??;
@@ -434,7 +451,7 @@ impl Settlement {
                 .await?;
             for d in late.iter().filter_map(|d| d.parse::<NaiveDate>().ok()) {
                 let batch = self
-                    .close_in_job(city.clone(), d, "schedule".into(), false)
+                    .close_in_job(city.clone(), d, SCHEDULE.into(), false)
                     .await?;
                 closed.extend(batch);
             }

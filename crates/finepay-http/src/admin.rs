@@ -109,19 +109,11 @@ pub async fn close_batch(
     body: ApiJson<CloseBatch>,
 ) -> ApiResult<(StatusCode, Json<BatchView>)> {
     let date = parse_date(&body.value.date)?;
+    // Logged in the audit log in the job that closes it.
     let batch = s
         .platform
         .settlement()
         .close(&body.value.city_code, date, &op.0)
-        .await?;
-    s.platform
-        .admin()
-        .record(
-            &op.0,
-            "settlement.close",
-            serde_json::json!({"city_code": batch.city_code, "date": batch.date,
-                "batch_id": batch.id, "count": batch.count, "net": batch.net}),
-        )
         .await?;
     Ok((StatusCode::CREATED, Json(batch)))
 }
@@ -201,20 +193,11 @@ pub async fn reconcile(
     body: ApiJson<Reconcile>,
 ) -> ApiResult<Json<ReconciliationReport>> {
     let date = parse_date(&body.value.date)?;
+    // The run is stored and logged in the audit log in one job.
     let report = s
         .platform
         .reconciliation()
         .run(&body.value.city_code, date, body.value.mend, &op.0, &|_| {})
-        .await?;
-    s.platform
-        .admin()
-        .record(
-            &op.0,
-            "reconciliation.run",
-            serde_json::json!({"city_code": report.city_code, "date": report.date,
-                "mend": body.value.mend, "run_id": report.run_id, "matched": report.matched,
-                "unresolved": report.unresolved()}),
-        )
         .await?;
     Ok(Json(report))
 }

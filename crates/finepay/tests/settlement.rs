@@ -266,6 +266,17 @@ async fn a_day_over_three_cities_settles_to_the_fen_and_reconciles() {
         6
     );
     assert_eq!(actions.last(), Some(&"admin.grant"));
+    let entries = audit["data"].as_array().unwrap();
+    assert!(entries
+        .iter()
+        .filter(|e| e["action"] == "settlement.close")
+        .all(|e| e["actor"] == op.id));
+    let runs: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "reconciliation.run")
+        .collect();
+    assert_eq!(runs.len(), 3, "{audit}");
+    assert!(runs.iter().all(|e| e["actor"] == "cli"));
 }
 
 /// The scheduler: the end-of-day batch of a day closes by itself from 00:30 the next day, once,

@@ -78,15 +78,20 @@ pub struct CityDay {
     pub refunded: i64,
 }
 
-/// Each city's payments of `business_date` that moved money (refunded ones counted apart too).
-pub fn totals_of_day(c: &dyn Sql, business_date: &str) -> Result<Vec<CityDay>, StoreError> {
+/// A city's payments of `business_date` that moved money (refunded ones counted apart too).
+pub fn totals_of_day(
+    c: &dyn Sql,
+    city: &str,
+    business_date: &str,
+) -> Result<Vec<CityDay>, StoreError> {
     c.query(
         "SELECT city_code, COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount,
                 CAST(COALESCE(SUM(CASE WHEN status = 'refunded' THEN amount ELSE 0 END), 0)
                      AS BIGINT) AS refunded
-         FROM payments WHERE business_date = $1 AND status IN ('succeeded', 'refunded')
-         GROUP BY city_code ORDER BY city_code",
-        params![business_date],
+         FROM payments WHERE city_code = $1 AND business_date = $2
+           AND status IN ('succeeded', 'refunded')
+         GROUP BY city_code",
+        params![city, business_date],
     )?
     .into_iter()
     .map(|r| {
@@ -126,19 +131,20 @@ pub fn pending_notices(c: &dyn Sql) -> Result<Vec<PendingNotices>, StoreError> {
     .collect()
 }
 
-/// How long confirmed payments of `business_date` waited for their authority: per city, the
-/// median is not portable SQL, so the mean and the longest, in milliseconds, are computed by the
-/// caller from these (paid, confirmed) pairs of the last `limit` confirmations.
+/// (city, paid, confirmed) of a city's payments of `business_date` confirmed since `since`, at
+/// most 5,000: the caller takes the median wait (not portable SQL).
 pub fn recent_confirmations(
     c: &dyn Sql,
+    city: &str,
+    business_date: &str,
     since: &str,
-    limit: u32,
 ) -> Result<Vec<(String, String, String)>, StoreError> {
     c.query(
         "SELECT city_code, created_at, authority_confirmed_at FROM payments
-         WHERE authority_confirmed_at IS NOT NULL AND authority_confirmed_at >= $1
-         ORDER BY authority_confirmed_at DESC LIMIT $2",
-        params![since, limit],
+         WHERE city_code = $1 AND business_date = $2
+           AND authority_confirmed_at IS NOT NULL AND authority_confirmed_at >= $3
+         LIMIT 5000",
+        params![city, business_date, since],
     )?
     .into_iter()
     .map(|r| {
@@ -151,13 +157,20 @@ pub fn recent_confirmations(
     .collect()
 }
 
-/// Payments per minute since `since` (UTC text): (`YYYY-MM-DDTHH:MM`, count), oldest first.
-pub fn payments_per_minute(c: &dyn Sql, since: &str) -> Result<Vec<(String, i64)>, StoreError> {
+/// A city's payments of `business_date` per minute since `since` (UTC text):
+/// (`YYYY-MM-DDTHH:MM`, count), oldest first.
+pub fn payments_per_minute(
+    c: &dyn Sql,
+    city: &str,
+    business_date: &str,
+    since: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
     c.query(
         "SELECT substr(created_at, 1, 16) AS minute, COUNT(*) AS n FROM payments
-         WHERE created_at >= $1 AND status IN ('succeeded', 'refunded')
+         WHERE city_code = $1 AND business_date = $2 AND created_at >= $3
+           AND status IN ('succeeded', 'refunded')
          GROUP BY substr(created_at, 1, 16) ORDER BY minute",
-        params![since],
+        params![city, business_date, since],
     )?
     .into_iter()
     .map(|r| Ok((r.text("minute")?, r.int("n")?)))

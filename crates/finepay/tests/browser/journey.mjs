@@ -548,8 +548,12 @@ async function admin(browser) {
     if (p.body.authority_status === "confirmed") break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const settled = await api("POST", "/api/v1/admin/settlements", (await sessionOf(operator)).token, { city_code: "110000", date: paid.body.created_at ? shanghaiDate(paid.body.created_at) : "" });
+  const opToken = (await sessionOf(operator)).token;
+  const date = shanghaiDate(paid.body.created_at);
+  const settled = await api("POST", "/api/v1/admin/settlements", opToken, { city_code: "110000", date });
   check(settled.status === 201, `settled: ${settled.status} ${JSON.stringify(settled.body)}`);
+  const reconciled = await api("POST", "/api/v1/admin/reconciliations", opToken, { city_code: "110000", date, mend: false });
+  check(reconciled.status === 200 && reconciled.body.matched === 1, `reconciled: ${reconciled.status} ${JSON.stringify(reconciled.body)}`);
 
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-GB" });
   const page = await context.newPage();
@@ -570,6 +574,8 @@ async function admin(browser) {
   check((await beijing.locator('[data-field="pending"]').innerText()).trim() === "0", "nothing waits for Beijing's authority");
   const settlement = await beijing.locator('[data-field="settlement"]').innerText();
   check(settlement.includes("200.00") && settlement.includes("accepted by the authority"), `Beijing's last settlement is shown: ${settlement}`);
+  const reconciliation = await beijing.locator('[data-field="reconciliation"]').innerText();
+  check(reconciliation.includes("1 matched") && reconciliation.includes("everything matches"), `Beijing's last reconciliation is shown: ${reconciliation}`);
   check(await op.locator("svg.chart rect.bar").count() === 60, "the chart has a bar per minute of the last hour");
   const tallest = await op.locator("svg.chart rect.bar").evaluateAll((rs) => Math.max(...rs.map((r) => Number(r.getAttribute("height")))));
   check(tallest > 0, "this minute's payment shows in the chart");
