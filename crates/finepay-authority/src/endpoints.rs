@@ -230,7 +230,11 @@ pub fn write(path: &Path, file: &EndpointsFile) -> anyhow::Result<()> {
         path.display(),
         toml::to_string_pretty(file).context("cannot encode the endpoints file")?
     );
-    let temporary = path.with_extension("toml.tmp");
+    // A name of its own per writer: two instances starting together on one data directory each
+    // rename a whole file into place, and the last one wins.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("toml.{}.{n}.tmp", std::process::id()));
     std::fs::write(&temporary, text)
         .with_context(|| format!("cannot write {}", temporary.display()))?;
     std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))

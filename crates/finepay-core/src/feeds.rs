@@ -181,6 +181,9 @@ fn notify_page(
                 }
             }
         }
+        // A decision issued for a bound plate is watched for its due date (and reminded of at
+        // once if already due soon or overdue); a paid or revoked one no longer is.
+        crate::reminders::on_feed_event(c, event, clock.today_in_china(), &now)?;
         if event.kind == EventKind::DecisionPaid {
             // Only keeps the copy current (above); the payer hears of it as payment.confirmed.
             continue;

@@ -86,6 +86,19 @@ impl NotificationView {
     }
 }
 
+fn view_of(n: NotificationRow) -> NotificationView {
+    NotificationView {
+        id: n.id,
+        kind: n.kind,
+        plate: n.plate,
+        city_code: n.city_code,
+        decision_number: n.decision_number,
+        payment_id: n.payment_id,
+        created_at: n.created_at,
+        read: n.read,
+    }
+}
+
 /// The inbox and the live event stream.
 #[derive(Clone)]
 pub struct Notifications {
@@ -136,19 +149,7 @@ impl Notifications {
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|n| n.id.clone()))
             .flatten();
-        let views = rows
-            .into_iter()
-            .map(|n| NotificationView {
-                id: n.id,
-                kind: n.kind,
-                plate: n.plate,
-                city_code: n.city_code,
-                decision_number: n.decision_number,
-                payment_id: n.payment_id,
-                created_at: n.created_at,
-                read: n.read,
-            })
-            .collect();
+        let views = rows.into_iter().map(view_of).collect();
         Ok((views, next))
     }
 
@@ -168,6 +169,45 @@ impl Notifications {
                 "no notification with this id among yours",
             ))
         }
+    }
+
+    /// Every notification of the user after `last_id` (one of theirs), oldest first: what a
+    /// stream reconnecting with `Last-Event-ID` missed. An id that is not the user's is refused,
+    /// so a client never believes it caught up when it did not.
+    pub async fn after(
+        &self,
+        user_id: &str,
+        last_id: &str,
+    ) -> Result<Vec<NotificationView>, CoreError> {
+        const PAGE: u32 = 500;
+        let (uid, last) = (user_id.to_string(), last_id.to_string());
+        let rows = self
+            .db
+            .read_scan(move |c| {
+                let Some(mut at) = notifications::position(c, &uid, &last)? else {
+                    return Ok(None);
+                };
+                let mut all = Vec::new();
+                loop {
+                    let page = notifications::list_after(c, &uid, (&at.0, &at.1), PAGE)?;
+                    let full = page.len() == PAGE as usize;
+                    if let Some(l) = page.last() {
+                        at = (l.created_at.clone(), l.id.clone());
+                    }
+                    all.extend(page);
+                    if !full {
+                        return Ok(Some(all));
+                    }
+                }
+            })
+            .await?
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "last_event_id",
+                    "this event id is not one of your notifications; reconnect without it",
+                )
+            })?;
+        Ok(rows.into_iter().map(view_of).collect())
     }
 
     /// Every event reaching this instance; the caller keeps those of its user.

@@ -110,6 +110,7 @@ pub(crate) struct Inner {
     pub(crate) admin: crate::admin::Admin,
     pub(crate) settlement: crate::settlement::Settlement,
     pub(crate) reconciliation: crate::reconciliation::Reconciliation,
+    pub(crate) reminders: crate::reminders::Reminders,
     // What the background workers share.
     pub(crate) db: Db,
     pub(crate) authorities: Arc<crate::authorities::Authorities>,
@@ -184,6 +185,7 @@ impl Platform {
                     db.clone(),
                     authorities.clone(),
                 ),
+                reminders: crate::reminders::Reminders::new(db.clone()),
                 accounts: Accounts::new(
                     db.clone(),
                     hashing,
@@ -228,6 +230,11 @@ impl Platform {
     /// Reconciliation runs against the authorities' records.
     pub fn reconciliation(&self) -> &crate::reconciliation::Reconciliation {
         &self.inner.reconciliation
+    }
+
+    /// Due-soon and overdue reminders: the daily sweep.
+    pub fn reminders(&self) -> &crate::reminders::Reminders {
+        &self.inner.reminders
     }
 
     /// Users, sessions and linked cards.

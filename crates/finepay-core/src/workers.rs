@@ -18,8 +18,9 @@ impl Platform {
 /// How often the settlement scheduler looks: the end-of-day batches run within this of 00:30.
 const SETTLEMENT_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The settlement scheduler: each round closes the end-of-day batches that are due (catching up
-/// days missed while the platform was down) and offers unanswered batch files again.
+/// The daily scheduler: each round closes the end-of-day batches that are due (catching up days
+/// missed while the platform was down), offers unanswered batch files again, and runs the
+/// reminders' 09:00 sweep when it is due.
 async fn settle_on_schedule(platform: Platform) {
     let mut tick = tokio::time::interval(SETTLEMENT_ROUND);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -30,6 +31,12 @@ async fn settle_on_schedule(platform: Platform) {
         }
         if let Err(e) = platform.settle_due_now().await {
             tracing::warn!(error = %e, "settlement round failed; the next round tries again");
+        }
+        // The reminders' daily sweep rides on the same clock tick (09:00, catching up a day
+        // missed while the platform was down).
+        let now = platform.db().clock().now();
+        if let Err(e) = platform.reminders().sweep_if_due(now).await {
+            tracing::warn!(error = %e, "reminder sweep failed; the next round tries again");
         }
     }
 }

@@ -402,6 +402,7 @@ pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
             ("404", "not_found: none of the user's own"),
         ]),
         ("get", "/api/v1/notifications/stream") => with(secured_read, &[
+            ("400", "invalid_request: Last-Event-ID (or last_event_id) is not one of the user's notifications"),
             ("429", "rate_limited: this user has 5 streams open (see Retry-After)"),
             ("503", "service_busy: the server holds all the streams it takes"),
         ]),

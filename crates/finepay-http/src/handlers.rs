@@ -413,41 +413,83 @@ pub async fn read_notification(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// New notifications as server-sent events (`event: notification`, `id`, JSON data), from
-/// whichever instance produced them.
+#[derive(Deserialize, IntoParams)]
+pub struct StreamQuery {
+    /// For browsers (whose `EventSource` cannot set headers on the first connection): the same
+    /// as the `Last-Event-ID` header.
+    last_event_id: Option<String>,
+}
+
+/// New notifications as server-sent events (SPEC §8): `id:` the notification id, `event:` its
+/// kind, `data:` the notification. With `Last-Event-ID` (header, or `?last_event_id=`) every
+/// notification after that one comes first, then the live ones: nothing lost, nothing twice. A
+/// client too slow to keep up is disconnected (it resumes with `Last-Event-ID`), never skipped.
 #[utoipa::path(get, path = "/api/v1/notifications/stream", security(("bearer" = [])),
+    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "the id of the last event this client has")),
     responses((status = 200, content_type = "text/event-stream", description = "one event per new notification"),
+        (status = 400, description = "invalid_request: Last-Event-ID is not one of the user's notifications"),
         (status = 429, description = "rate_limited: this user has 5 streams open"),
         (status = 503, description = "service_busy: the server holds all the streams it takes")))]
 pub async fn notification_stream(
     State(s): State<AppState>,
     user: StreamUser,
+    headers: axum::http::HeaderMap,
+    ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> ApiResult<
     axum::response::sse::Sse<
         impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
     >,
 > {
     use futures::StreamExt;
+    use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
     let slot = s.streams.take(&user.0)?;
     let user_id = user.0;
-    let events =
-        tokio_stream::wrappers::BroadcastStream::new(s.platform.notifications().subscribe())
-            .filter_map(move |e| {
-                let mine = match e {
-                    Ok(event) if event.user_id == user_id => Some(event),
-                    _ => None,
-                };
-                let _held = &slot;
-                async move {
-                    let event = mine?;
-                    axum::response::sse::Event::default()
-                        .id(event.id.clone())
-                        .event("notification")
-                        .json_data(finepay_core::NotificationView::of_event(&event))
-                        .ok()
-                        .map(Ok)
-                }
-            });
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(q.last_event_id)
+        .filter(|id| !id.trim().is_empty());
+    // Listen first, then read what was missed: a notification committed after the read is
+    // published after it too, so it arrives live; one in both is sent once (by id).
+    let live = tokio_stream::wrappers::BroadcastStream::new(s.platform.notifications().subscribe());
+    let missed = match &last_id {
+        Some(id) => s.platform.notifications().after(&user_id, id).await?,
+        None => Vec::new(),
+    };
+    let sent: std::collections::HashSet<String> = missed.iter().map(|n| n.id.clone()).collect();
+    let to_event = |n: &finepay_core::NotificationView| {
+        axum::response::sse::Event::default()
+            .id(n.id.clone())
+            .event(n.kind.clone())
+            .json_data(n)
+            .ok()
+    };
+    let backlog: Vec<_> = missed.iter().filter_map(to_event).map(Ok).collect();
+    let live = live
+        // A receiver that fell behind lost events: end the stream, so the client reconnects
+        // with its Last-Event-ID and gets them, instead of carrying on without them.
+        .take_while(|e| {
+            let lagged = matches!(e, Err(BroadcastStreamRecvError::Lagged(_)));
+            if lagged {
+                tracing::info!(
+                    "a notification stream fell behind; closing it so the client resumes"
+                );
+            }
+            std::future::ready(!lagged)
+        })
+        .filter_map(move |e| {
+            let mine = match e {
+                Ok(event) if event.user_id == user_id && !sent.contains(&event.id) => Some(event),
+                _ => None,
+            };
+            let _held = &slot;
+            std::future::ready(
+                mine.and_then(|event| to_event(&finepay_core::NotificationView::of_event(&event)))
+                    .map(Ok),
+            )
+        });
+    let events = futures::stream::iter(backlog).chain(live);
     let mut stopping = s.stopping.clone();
     let events = events.take_until(async move {
         let _ = stopping.wait_for(|stop| *stop).await;

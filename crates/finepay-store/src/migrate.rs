@@ -20,6 +20,7 @@ pub const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0011_unreadable_outbox_rows.sql"),
     include_str!("../migrations/sqlite/0012_readiness.sql"),
     include_str!("../migrations/sqlite/0013_operations.sql"),
+    include_str!("../migrations/sqlite/0014_reminders.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
@@ -34,6 +35,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0010_reply_outcomes.sql"),
     include_str!("../migrations/postgres/0011_unreadable_outbox_rows.sql"),
     include_str!("../migrations/postgres/0012_operations.sql"),
+    include_str!("../migrations/postgres/0013_reminders.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

@@ -379,3 +379,130 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
     drop(b);
     common::assert_ledger_check_passes(&database);
 }
+
+/// The next event's id of an SSE body, within 15 s (keep-alive comments skipped).
+async fn next_event_id(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+    buffer: &mut String,
+) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if let Some(id) = block.lines().find_map(|l| l.strip_prefix("id:")) {
+                return id.trim().to_owned();
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("no event within 15 s")
+            .expect("the stream ended")
+            .unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// Issue 13, acceptance 2 across instances: a stream read on A, then resumed on B with
+/// Last-Event-ID, gets exactly what it missed, then the live events (NATS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stream_resumed_on_another_instance_gets_exactly_what_it_missed() {
+    let base = std::env::var("FINEPAY_TEST_POSTGRES").unwrap_or_else(|_| PG.to_string());
+    std::env::set_var("FINEPAY_TEST_POSTGRES", &base);
+    let database = common::test_database().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let http = Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let a = start(dir.path(), &database, &http).await;
+    let b = start(dir.path(), &database, &http).await;
+    let post = reqwest::Method::POST;
+    let plate = "川A70016";
+    let (s, _) = call(&http, post.clone(), format!("{}/sandbox/v1/vehicles", a.url), TOKEN, Some(json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "钱七", "owner_id_number": id_number(98), "city_code": "510100"})), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = call(&http, post.clone(), format!("{}/api/v1/users", a.url), "", Some(json!({"phone": "13600009901", "password": "two-instances", "name": "钱七", "id_number": id_number(97)})), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, session) = call(
+        &http,
+        post.clone(),
+        format!("{}/api/v1/sessions", a.url),
+        "",
+        Some(json!({"phone": "13600009901", "password": "two-instances"})),
+        None,
+    )
+    .await;
+    let token = session["token"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        &http,
+        post.clone(),
+        format!("{}/api/v1/vehicles", b.url),
+        &token,
+        Some(json!({"plate": plate, "vin_last6": "184847"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let violation = || {
+        let (http, url) = (http.clone(), a.url.clone());
+        async move {
+            let (s, v) = call(&http, reqwest::Method::POST, format!("{url}/sandbox/v1/violations"), TOKEN, Some(json!({"city_code": "510100", "plate": plate, "code": "1625", "occurred_at": "2026-11-20T08:00:00Z", "location": "天府大道"})), None).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+    };
+    let stream = |url: String, last: Option<String>| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let mut req = http
+                .get(format!("{url}/api/v1/notifications/stream"))
+                .bearer_auth(&token);
+            if let Some(id) = last {
+                req = req.header("Last-Event-ID", id);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.bytes_stream()
+        }
+    };
+
+    let mut on_a = stream(a.url.clone(), None).await;
+    let mut buffer = String::new();
+    violation().await;
+    let first = next_event_id(&mut on_a, &mut buffer).await;
+    drop(on_a);
+    violation().await;
+    violation().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let missed: Vec<String> = loop {
+        let (_, inbox) = call(
+            &http,
+            reqwest::Method::GET,
+            format!("{}/api/v1/notifications", b.url),
+            &token,
+            None,
+            None,
+        )
+        .await;
+        let ids: Vec<String> = inbox["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.len() == 3 {
+            break ids[..2].iter().rev().cloned().collect();
+        }
+        assert!(Instant::now() < deadline, "{inbox}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut on_b = stream(b.url.clone(), Some(first.clone())).await;
+    let mut buffer = String::new();
+    let got = vec![
+        next_event_id(&mut on_b, &mut buffer).await,
+        next_event_id(&mut on_b, &mut buffer).await,
+    ];
+    assert_eq!(got, missed);
+    violation().await;
+    let live = next_event_id(&mut on_b, &mut buffer).await;
+    assert!(!missed.contains(&live) && live != first, "{live}");
+}

@@ -52,7 +52,7 @@ async fn a_confirmed_payment_is_pushed_to_the_payers_stream_and_inbox() {
             .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    assert!(seen.contains("event: notification"), "{seen}");
+    assert!(seen.contains("event: payment.confirmed"), "{seen}");
     assert!(seen.contains(p["id"].as_str().unwrap()), "{seen}");
     assert!(seen.contains("京A***45"), "{seen}");
 
@@ -250,4 +250,179 @@ async fn a_new_violation_of_a_bound_plate_in_another_city_is_pushed() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// One server-sent event: (id, event, data).
+type SseEvent = (String, String, String);
+
+/// Reads a stream's events as they come, keeping what arrived past the last whole event.
+struct Sse {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl Sse {
+    async fn open(app: &TestApp, user: &User, last_event_id: Option<&str>) -> Sse {
+        let mut req = app
+            .http
+            .get(format!("{}/api/v1/notifications/stream", app.url))
+            .bearer_auth(&user.token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        Sse {
+            body: Box::pin(res.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped), within 10 s.
+    async fn next(&mut self) -> SseEvent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_owned())
+                };
+                if let (Some(id), Some(event), Some(data)) =
+                    (field("id:"), field("event:"), field("data:"))
+                {
+                    return (id, event, data);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("no event within 10 s")
+                .expect("the stream ended")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn record_violation(app: &TestApp, plate: &str) {
+    let (status, body) = app
+        .sandbox(
+            reqwest::Method::POST,
+            "/sandbox/v1/violations",
+            Some(
+                json!({"city_code": "440100", "plate": plate, "code": "1625",
+                        "occurred_at": "2026-11-20T08:30:00Z", "location": "天河路"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Acceptance 2 (issue 13): read the stream, disconnect, two violations are recorded, reconnect
+/// with Last-Event-ID: exactly those two, then the live ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_reconnects_with_last_event_id_gets_exactly_what_it_missed() {
+    let app = TestApp::spawn().await;
+    let plate = "粤A70015";
+    let (status, body) = app
+        .sandbox(
+            reqwest::Method::POST,
+            "/sandbox/v1/vehicles",
+            Some(
+                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
+                        "owner_id_number": id_number(7), "city_code": "440100"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let user = app.user().await;
+    let (status, _) = json(
+        app.post(
+            "/api/v1/vehicles",
+            Some(&user.token),
+            &json!({"plate": plate, "vin_last6": "184847"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let mut stream = Sse::open(&app, &user, None).await;
+    record_violation(&app, plate).await;
+    let (first, kind, data) = stream.next().await;
+    assert_eq!(kind, "violation.recorded", "SPEC §8: event is the kind");
+    let n: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(n["id"], first);
+    assert_eq!(n["plate"], "粤A***15");
+    drop(stream);
+
+    record_violation(&app, plate).await;
+    record_violation(&app, plate).await;
+    // Both are in the inbox before the client comes back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let missed: Vec<String> = loop {
+        let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+        let ids: Vec<String> = inbox["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.len() == 3 {
+            // Newest first in the inbox; the stream sends oldest first.
+            break ids[..2].iter().rev().cloned().collect();
+        }
+        assert!(std::time::Instant::now() < deadline, "{inbox}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut again = Sse::open(&app, &user, Some(&first)).await;
+    let (a, _, _) = again.next().await;
+    let (b, _, _) = again.next().await;
+    assert_eq!(vec![a, b.clone()], missed);
+    // Then the live ones, and nothing sent twice in between.
+    record_violation(&app, plate).await;
+    let (live, kind, _) = again.next().await;
+    assert_eq!(kind, "violation.recorded");
+    assert!(!missed.contains(&live) && live != first);
+
+    // Browsers resume with ?last_event_id=; an id that is not the user's is refused.
+    let res = app
+        .http
+        .get(format!(
+            "{}/api/v1/notifications/stream?last_event_id={b}",
+            app.url
+        ))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.bytes_stream();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(&live) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("the live one is resent after b")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains(&missed[0]), "{seen}");
+    let other = app.user().await;
+    let (status, err) = json(
+        app.http
+            .get(format!("{}/api/v1/notifications/stream", app.url))
+            .bearer_auth(&other.token)
+            .header("Last-Event-ID", &first)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "last_event_id");
 }

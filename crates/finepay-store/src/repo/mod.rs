@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod payments;
 pub mod receipts;
 pub mod reconciliation;
+pub mod reminders;
 pub mod settlement;
 pub mod top_ups;
 pub mod users;

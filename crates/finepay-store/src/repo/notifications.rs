@@ -80,3 +80,22 @@ pub fn mark_read(c: &dyn Sql, user_id: &str, id: &str, now: &str) -> Result<bool
     )?;
     Ok(n == 1)
 }
+
+/// A user's notifications after the position `(created_at, id)`, oldest first, at most `limit`:
+/// what a stream that reconnects with `Last-Event-ID` missed.
+pub fn list_after(
+    c: &dyn Sql,
+    user_id: &str,
+    after: (&str, &str),
+    limit: u32,
+) -> Result<Vec<NotificationRow>, StoreError> {
+    c.query(
+        "SELECT id, user_id, kind, plate, city_code, decision_number, payment_id, created_at, read_at
+         FROM notifications WHERE user_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3))
+         ORDER BY created_at, id LIMIT $4",
+        params![user_id, after.0, after.1, limit],
+    )?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}

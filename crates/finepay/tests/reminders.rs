@@ -1,0 +1,230 @@
+//! Due-soon and overdue reminders (SPEC §8, issue 13): once per decision and bound user, within
+//! 5 s of the feed telling of the decision and by the daily 09:00 sweep; never for a paid one.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use chrono::TimeZone;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A user who bound `plate` (registered in `city` first).
+async fn owner_of(app: &TestApp, plate: &str, city: &str) -> User {
+    let (status, body) = app
+        .sandbox(
+            reqwest::Method::POST,
+            "/sandbox/v1/vehicles",
+            Some(
+                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
+                        "owner_id_number": id_number(7), "city_code": city}),
+            ),
+        )
+        .await;
+    assert!(
+        status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+        "{body}"
+    );
+    let user = app.user().await;
+    let (status, body) = json(
+        app.post(
+            "/api/v1/vehicles",
+            Some(&user.token),
+            &json!({"plate": plate, "vin_last6": "184847"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    user
+}
+
+async fn inbox(app: &TestApp, user: &User) -> Vec<Value> {
+    app.get_json("/api/v1/notifications?limit=200", &user.token)
+        .await["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn count(inbox: &[Value], kind: &str, number: &str) -> usize {
+    inbox
+        .iter()
+        .filter(|n| n["kind"] == kind && n["decision_number"] == number)
+        .count()
+}
+
+/// Polls the inbox until `done` holds or `within` passes; the last inbox.
+async fn inbox_until(
+    app: &TestApp,
+    user: &User,
+    within: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let list = inbox(app, user).await;
+        if done(&list) || std::time::Instant::now() > deadline {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Acceptance 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_soon_and_overdue_come_once_within_5_s_and_not_for_a_paid_decision() {
+    let app = TestApp::spawn().await;
+    let plate = "京A70013";
+    let user = owner_of(&app, plate, "110000").await;
+    let soon = app.decision(plate, "110000", 13).await;
+    let late = app.decision(plate, "110000", 20).await;
+    let later = app.decision(plate, "110000", 0).await;
+    let list = inbox_until(&app, &user, Duration::from_secs(5), |l| {
+        count(l, "decision.due_soon", &soon) == 1 && count(l, "decision.overdue", &late) == 1
+    })
+    .await;
+    assert_eq!(count(&list, "decision.due_soon", &soon), 1, "{list:#?}");
+    assert_eq!(count(&list, "decision.overdue", &late), 1, "{list:#?}");
+    assert_eq!(count(&list, "decision.overdue", &soon), 0);
+    assert_eq!(count(&list, "decision.due_soon", &late), 0);
+    // Issued today: due in 15 days, nothing yet.
+    assert_eq!(count(&list, "decision.due_soon", &later), 0);
+    assert_eq!(count(&list, "decision.overdue", &later), 0);
+
+    // The first is paid before a sweep would find it overdue.
+    let card = app.link_card(&user, CARD_OK).await;
+    let (status, paid) = json(
+        app.pay(
+            &user,
+            "soon",
+            &soon,
+            20_000,
+            plate,
+            json!({"type": "card", "card_id": card}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+
+    let today = finepay_core::today_in_china();
+    let reminders = app.running.platform.reminders();
+    // Five days on `soon` is past due, but paid: no overdue. `late` had its one.
+    reminders
+        .sweep(today + chrono::Duration::days(5))
+        .await
+        .unwrap();
+    // Twelve days on, `later` is due soon; thirteen, still the one; sixteen, overdue.
+    reminders
+        .sweep(today + chrono::Duration::days(12))
+        .await
+        .unwrap();
+    reminders
+        .sweep(today + chrono::Duration::days(13))
+        .await
+        .unwrap();
+    reminders
+        .sweep(today + chrono::Duration::days(16))
+        .await
+        .unwrap();
+    reminders
+        .sweep(today + chrono::Duration::days(17))
+        .await
+        .unwrap();
+    let list = inbox(&app, &user).await;
+    assert_eq!(count(&list, "decision.overdue", &soon), 0, "{list:#?}");
+    assert_eq!(count(&list, "decision.due_soon", &soon), 1);
+    assert_eq!(count(&list, "decision.overdue", &late), 1);
+    assert_eq!(count(&list, "decision.due_soon", &later), 1, "{list:#?}");
+    assert_eq!(count(&list, "decision.overdue", &later), 1, "{list:#?}");
+    // A reminder links to what to pay.
+    let reminder = list
+        .iter()
+        .find(|n| n["kind"] == "decision.overdue" && n["decision_number"] == late)
+        .unwrap();
+    assert_eq!(reminder["plate"], "京A***13");
+    assert_eq!(reminder["city_code"], "110000");
+}
+
+/// A revoked decision gets no reminder, and every user who bound the plate gets their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_owner_gets_one_and_a_revoked_decision_none() {
+    let app = TestApp::spawn().await;
+    let plate = "沪A70014";
+    let first = owner_of(&app, plate, "310000").await;
+    let second = owner_of(&app, plate, "310000").await;
+    let revoked = app.decision(plate, "310000", 0).await;
+    let (status, _) = app
+        .sandbox(
+            reqwest::Method::POST,
+            &format!("/sandbox/v1/decisions/{revoked}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let kept = app.decision(plate, "310000", 0).await;
+    for user in [&first, &second] {
+        let list = inbox_until(&app, user, Duration::from_secs(5), |l| {
+            count(l, "decision.revoked", &revoked) == 1 && count(l, "decision.issued", &kept) == 1
+        })
+        .await;
+        assert_eq!(count(&list, "decision.revoked", &revoked), 1, "{list:#?}");
+    }
+    let today = finepay_core::today_in_china();
+    let sent = app
+        .running
+        .platform
+        .reminders()
+        .sweep(today + chrono::Duration::days(14))
+        .await
+        .unwrap();
+    assert_eq!(sent, 2, "one due_soon of the kept decision per owner");
+    for user in [&first, &second] {
+        let list = inbox(&app, user).await;
+        assert_eq!(count(&list, "decision.due_soon", &kept), 1);
+        assert_eq!(count(&list, "decision.due_soon", &revoked), 0);
+    }
+}
+
+/// The sweep runs from 09:00 Beijing time once a day, and at once after a missed day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_runs_at_nine_once_a_day_and_catches_up() {
+    let app = TestApp::spawn().await;
+    let reminders = app.running.platform.reminders();
+    let today = finepay_core::today_in_china();
+    let at = |day: chrono::NaiveDate, h: u32, m: u32| {
+        chrono_tz::Asia::Shanghai
+            .from_local_datetime(&day.and_hms_opt(h, m, 0).unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // Whatever the workers did at start, today is swept once at most.
+    reminders.sweep_if_due(at(today, 9, 1)).await.unwrap();
+    assert_eq!(
+        reminders.sweep_if_due(at(today, 23, 0)).await.unwrap(),
+        None
+    );
+    let tomorrow = today.succ_opt().unwrap();
+    assert_eq!(
+        reminders.sweep_if_due(at(tomorrow, 8, 59)).await.unwrap(),
+        None
+    );
+    assert!(reminders
+        .sweep_if_due(at(tomorrow, 9, 0))
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        reminders.sweep_if_due(at(tomorrow, 9, 30)).await.unwrap(),
+        None
+    );
+    // Down for two days: the morning it comes back, before 09:00, it sweeps at once.
+    let back = tomorrow + chrono::Duration::days(3);
+    assert!(reminders
+        .sweep_if_due(at(back, 7, 0))
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(reminders.sweep_if_due(at(back, 9, 5)).await.unwrap(), None);
+}
