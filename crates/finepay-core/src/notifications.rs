@@ -171,6 +171,26 @@ impl Notifications {
         }
     }
 
+    /// Marks every unread notification of the user read; how many were.
+    pub async fn mark_all_read(&self, user_id: &str) -> Result<u64, CoreError> {
+        let uid = user_id.to_string();
+        let now = self.db.clock().now_text();
+        Ok(self
+            .db
+            .writer()
+            .run(move |c| notifications::mark_all_read(c, &uid, &now))
+            .await??)
+    }
+
+    /// How many of the user's notifications are unread.
+    pub async fn unread(&self, user_id: &str) -> Result<i64, CoreError> {
+        let uid = user_id.to_string();
+        Ok(self
+            .db
+            .read(move |c| notifications::unread_count(c, &uid))
+            .await?)
+    }
+
     /// Every notification of the user after `last_id` (one of theirs), oldest first: what a
     /// stream reconnecting with `Last-Event-ID` missed. An id that is not the user's is refused,
     /// so a client never believes it caught up when it did not.

@@ -186,6 +186,7 @@ handle-online = Handle online
 handle-at-office = Handle this at a traffic management office.
 
 inbox-title = Notifications
+inbox-read-all = Mark all as read
 inbox-empty = No notifications yet. Bind a plate to hear of new violations.
 kind-violation-recorded = New violation recorded
 kind-decision-issued = New penalty decision to pay

@@ -185,6 +185,7 @@ handle-online = 在线处理
 handle-at-office = 请到交通管理部门窗口处理。
 
 inbox-title = 消息
+inbox-read-all = 全部标为已读
 inbox-empty = 暂无消息。绑定号牌即可收到新违法提醒。
 kind-violation-recorded = 新增交通违法记录
 kind-decision-issued = 新的处罚决定书待缴款

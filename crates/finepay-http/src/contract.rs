@@ -346,6 +346,7 @@ pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
             ("503", "bank_unavailable: the bank cannot be reached"),
         ]),
         ("get", "/api/v1/wallet") => secured_read,
+        ("post", "/api/v1/notifications/read") => secured_read,
         ("get", "/api/v1/admin/overview") => with(secured_read, &[("403", FORBIDDEN)]),
         ("get", "/api/v1/admin/audit") => with(secured_read, &[
             ("400", "invalid_request: the query string cannot be read, or the cursor is not from this list"),

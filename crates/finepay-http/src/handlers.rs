@@ -383,6 +383,8 @@ pub async fn receipt_keys(State(s): State<AppState>) -> Json<serde_json::Value> 
 pub struct NotificationList {
     data: Vec<finepay_core::NotificationView>,
     next_cursor: Option<String>,
+    /// How many of the user's notifications are unread (all of them, not only this page's).
+    unread: i64,
 }
 
 /// The user's notifications, newest first.
@@ -398,7 +400,29 @@ pub async fn list_notifications(
         .notifications()
         .list(&user.0, q.cursor.as_deref(), q.limit.unwrap_or(50))
         .await?;
-    Ok(Json(NotificationList { data, next_cursor }))
+    let unread = s.platform.notifications().unread(&user.0).await?;
+    Ok(Json(NotificationList {
+        data,
+        next_cursor,
+        unread,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MarkedRead {
+    /// How many were unread and are now read.
+    marked: u64,
+}
+
+/// Mark every notification of the user read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", security(("bearer" = [])),
+    responses((status = 200, body = MarkedRead)))]
+pub async fn read_all_notifications(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<MarkedRead>> {
+    let marked = s.platform.notifications().mark_all_read(&user.0).await?;
+    Ok(Json(MarkedRead { marked }))
 }
 
 /// Mark a notification read.

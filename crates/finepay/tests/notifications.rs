@@ -426,3 +426,80 @@ async fn a_stream_that_reconnects_with_last_event_id_gets_exactly_what_it_missed
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["error"]["field"], "last_event_id");
 }
+
+/// Read state: the inbox says how many are unread; one can be read, or all at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_counts_fall_as_notifications_are_read_one_or_all() {
+    let app = TestApp::spawn().await;
+    let plate = "粤A70017";
+    let (status, _) = app
+        .sandbox(
+            reqwest::Method::POST,
+            "/sandbox/v1/vehicles",
+            Some(
+                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
+                        "owner_id_number": id_number(7), "city_code": "440100"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let user = app.user().await;
+    let (status, _) = json(
+        app.post(
+            "/api/v1/vehicles",
+            Some(&user.token),
+            &json!({"plate": plate, "vin_last6": "184847"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for _ in 0..3 {
+        record_violation(&app, plate).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let inbox = loop {
+        let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+        if inbox["unread"] == 3 {
+            break inbox;
+        }
+        assert!(std::time::Instant::now() < deadline, "{inbox}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let one = inbox["data"][0]["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/notifications/{one}/read"),
+            Some(&user.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let inbox = app
+        .get_json("/api/v1/notifications?limit=1", &user.token)
+        .await;
+    assert_eq!(inbox["unread"], 2, "counted over every page: {inbox}");
+    let (status, marked) = json(
+        app.post("/api/v1/notifications/read", Some(&user.token), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, marked["marked"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let inbox = app.get_json("/api/v1/notifications", &user.token).await;
+    assert_eq!(inbox["unread"], 0);
+    assert!(inbox["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["read"] == true));
+    // Another user's inbox is untouched, and nobody signed out reads anything.
+    let (status, _) = json(
+        app.post("/api/v1/notifications/read", None, &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -66,6 +66,10 @@ pub fn router(state: AppState) -> Router {
             post(vehicles::handle).get(to("/vehicles")),
         )
         .route("/notifications", get(vehicles::notifications))
+        .route(
+            "/notifications/read",
+            post(vehicles::read_all).get(to("/notifications")),
+        )
         .route("/wallet", get(wallet::wallet))
         .route("/wallet/cards", post(wallet::link_card).get(to("/wallet")))
         .route("/wallet/top-ups", post(wallet::top_up).get(to("/wallet")))

@@ -192,6 +192,7 @@ struct InboxRow {
 pub struct InboxPage {
     f: Frame,
     list: Vec<InboxRow>,
+    any_unread: bool,
 }
 
 pub async fn notifications(State(s): State<AppState>, signed: SignedIn) -> Response {
@@ -230,12 +231,21 @@ pub async fn notifications(State(s): State<AppState>, signed: SignedIn) -> Respo
                 action_label,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
     page(
         StatusCode::OK,
         &InboxPage {
             f: Frame::new(ctx, ctx.t.msg("inbox-title"), ""),
+            any_unread: rows.iter().any(|r| !r.read),
             list: rows,
         },
     )
+}
+
+/// `POST /notifications/read`: every notification read, back to the inbox.
+pub async fn read_all(State(s): State<AppState>, signed: SignedIn) -> Response {
+    match s.platform.notifications().mark_all_read(&signed.user).await {
+        Ok(_) => super::see_other("/notifications"),
+        Err(e) => super::failure(&signed.ctx, &e),
+    }
 }

@@ -99,3 +99,20 @@ pub fn list_after(
     .map(from_row)
     .collect()
 }
+
+/// Marks every unread notification of the user read; how many were.
+pub fn mark_all_read(c: &dyn Sql, user_id: &str, now: &str) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL",
+        params![user_id, now],
+    )
+}
+
+/// How many of the user's notifications are unread.
+pub fn unread_count(c: &dyn Sql, user_id: &str) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COUNT(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+        params![user_id],
+    )?
+    .int("n")
+}
