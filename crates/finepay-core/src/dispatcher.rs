@@ -146,7 +146,14 @@ impl Platform {
             let claimed = self
                 .db()
                 .writer()
-                .run(move |conn| outbox::claim_due(conn, &now, &lease_until, BATCH, kind, &c))
+                .run(move |conn| {
+                    if kind == Kind::Webhook {
+                        // A user's webhooks hear of their notifications in order.
+                        outbox::claim_in_order(conn, &now, &lease_until, BATCH, kind, &c)
+                    } else {
+                        outbox::claim_due(conn, &now, &lease_until, BATCH, kind, &c)
+                    }
+                })
                 .await;
             let rows = match claimed {
                 Ok(Ok(rows)) if !rows.is_empty() => rows,
@@ -236,6 +243,9 @@ impl Platform {
         if rows.first().is_some_and(|r| r.kind == Kind::PaymentNotice) {
             return self.deliver_notices(city, rows).await;
         }
+        if rows.first().is_some_and(|r| r.kind == Kind::Webhook) {
+            return self.deliver_in_order(city, rows).await;
+        }
         let mut out = Vec::with_capacity(rows.len());
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else { return out };
@@ -272,6 +282,29 @@ impl Platform {
             if let Ok(done) = done {
                 out.push(done);
             }
+        }
+        out
+    }
+
+    /// A group delivered strictly in order (a user's webhooks): one at a time, in id order; the
+    /// first that fails stops the round, and the rest go back to wait behind it.
+    async fn deliver_in_order(
+        &self,
+        group: &str,
+        mut rows: Vec<outbox::OutboxRow>,
+    ) -> Vec<(outbox::OutboxRow, Delivery)> {
+        rows.sort_by_key(|r| r.id);
+        let started = std::time::Instant::now();
+        let mut out = Vec::with_capacity(rows.len());
+        let mut held = false;
+        for row in rows {
+            if held || started.elapsed() > ROUND_BUDGET {
+                out.push((row, Delivery::Release));
+                continue;
+            }
+            let result = self.deliver_one(group, &row).await;
+            held = matches!(result, Delivery::Retry(_));
+            out.push((row, result));
         }
         out
     }
@@ -368,6 +401,19 @@ impl Platform {
                 Ok(()) => Delivery::Confirmed,
                 Err(e) => Delivery::Retry(e),
             },
+            Message::Webhook {
+                webhook_id,
+                notification,
+                enqueued_at,
+            } => match self
+                .webhooks()
+                .deliver(&webhook_id, &notification, &enqueued_at)
+                .await
+            {
+                Ok(()) => Delivery::Confirmed,
+                Err(crate::webhooks::NotDelivered::Failed(why)) => Delivery::Retry(why),
+                Err(crate::webhooks::NotDelivered::GivenUp(why)) => Delivery::Rejected(why),
+            },
         }
     }
 
@@ -380,7 +426,11 @@ impl Platform {
         let plan: Vec<(outbox::OutboxRow, Delivery, String)> = results
             .into_iter()
             .map(|(row, d)| {
-                let next = time_text(now + backoff(row.attempts));
+                let wait = match row.kind {
+                    Kind::Webhook => crate::webhooks::backoff(row.attempts),
+                    _ => backoff(row.attempts),
+                };
+                let next = time_text(now + wait);
                 (row, d, next)
             })
             .collect();
@@ -495,6 +545,19 @@ impl Platform {
                 // A bus does not refuse; should one, the event is not worth an endless retry.
                 tracing::warn!(outbox_id = row.id, reason, "an event was refused; dropped");
                 outbox::mark_delivered(c, row.id, Outcome::Published, now)?;
+            }
+            (Kind::Webhook, Delivery::Confirmed) => {
+                outbox::mark_delivered(c, row.id, Outcome::Published, now)?;
+            }
+            (Kind::Webhook, Delivery::Rejected(reason)) => {
+                // Deleted, or not taken for 24 h: set aside, so the user's later ones go on.
+                outbox::mark_delivered(c, row.id, Outcome::Rejected, now)?;
+                tracing::warn!(
+                    outbox_id = row.id,
+                    group = row.city_code,
+                    reason,
+                    "a webhook delivery was given up"
+                );
             }
             (_, Delivery::Retry(_) | Delivery::Release | Delivery::Unreadable(_)) => {}
         }

@@ -39,6 +39,7 @@ mod vehicles;
 pub mod views;
 pub mod violations;
 mod wallet;
+pub mod webhooks;
 mod workers;
 
 pub use accounts::{
@@ -61,3 +62,4 @@ pub use reminders::Reminders;
 pub use settlement::Settlement;
 pub use vehicles::{VehicleView, Vehicles};
 pub use wallet::PaymentOption;
+pub use webhooks::{WebhookSender, WebhookSenderHandle, Webhooks};

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 /// Records a notification and enqueues its event, in the caller's transaction.
 pub(crate) fn record(c: &dyn Sql, row: &NotificationRow) -> Result<(), CoreError> {
     notifications::insert_notification(c, row)?;
+    crate::webhooks::enqueue_for(c, row)?;
     Message::Event(event_of(row.clone())).enqueue(c, &row.city_code, &row.id, &row.created_at)
 }
 
@@ -57,7 +58,7 @@ fn event_of(n: NotificationRow) -> Event {
 }
 
 /// One entry of the inbox (SPEC §3).
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: String,
     pub kind: String,
@@ -86,7 +87,7 @@ impl NotificationView {
     }
 }
 
-fn view_of(n: NotificationRow) -> NotificationView {
+pub(crate) fn view_of(n: NotificationRow) -> NotificationView {
     NotificationView {
         id: n.id,
         kind: n.kind,

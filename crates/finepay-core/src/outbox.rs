@@ -25,6 +25,13 @@ pub(crate) enum Message {
     OrphanChargeRefund { reference: String, amount: i64 },
     /// Publish a notification's event on the bus (grouped by city).
     Event(Event),
+    /// POST a notification to one of its user's webhooks (grouped by user, delivered in order).
+    Webhook {
+        webhook_id: String,
+        notification: crate::notifications::NotificationView,
+        /// When the notification was written: a delivery is given up 24 h after.
+        enqueued_at: String,
+    },
 }
 
 /// The delivery group of bank requests (they go to the one bank, not to a city).
@@ -37,6 +44,7 @@ impl Message {
             Message::CardRefund(_) => Kind::CardRefund,
             Message::OrphanChargeRefund { .. } => Kind::OrphanChargeRefund,
             Message::Event(_) => Kind::Event,
+            Message::Webhook { .. } => Kind::Webhook,
         }
     }
 

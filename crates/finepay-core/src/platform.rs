@@ -30,6 +30,8 @@ use tokio::sync::Notify;
 pub struct PlatformConfig {
     /// The credit line granted to every real-name user, in fen (SPEC: 2,000.00 yuan).
     pub credit_limit_fen: i64,
+    /// How webhooks reach the outside world (`None`: webhooks cannot be registered).
+    pub webhook_sender: Option<crate::webhooks::WebhookSenderHandle>,
     pub lookup_limits: ratelimit::LookupLimits,
     /// Limits on binding plates (each answer says whether a VIN matches a plate).
     pub binding_limits: ratelimit::LookupLimits,
@@ -81,6 +83,7 @@ impl Default for PlatformConfig {
             give_up_after: Duration::from_secs(600),
             credit_statement_day: 1,
             credit_due_day: 10,
+            webhook_sender: None,
         }
     }
 }
@@ -111,6 +114,7 @@ pub(crate) struct Inner {
     pub(crate) settlement: crate::settlement::Settlement,
     pub(crate) reconciliation: crate::reconciliation::Reconciliation,
     pub(crate) reminders: crate::reminders::Reminders,
+    pub(crate) webhooks: crate::webhooks::Webhooks,
     // What the background workers share.
     pub(crate) db: Db,
     pub(crate) authorities: Arc<crate::authorities::Authorities>,
@@ -186,6 +190,10 @@ impl Platform {
                     authorities.clone(),
                 ),
                 reminders: crate::reminders::Reminders::new(db.clone()),
+                webhooks: crate::webhooks::Webhooks::new(
+                    db.clone(),
+                    config.webhook_sender.as_ref().map(|h| h.0.clone()),
+                ),
                 accounts: Accounts::new(
                     db.clone(),
                     hashing,
@@ -230,6 +238,11 @@ impl Platform {
     /// Reconciliation runs against the authorities' records.
     pub fn reconciliation(&self) -> &crate::reconciliation::Reconciliation {
         &self.inner.reconciliation
+    }
+
+    /// The user's webhooks.
+    pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
+        &self.inner.webhooks
     }
 
     /// Due-soon and overdue reminders: the daily sweep.

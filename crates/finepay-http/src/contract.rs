@@ -112,6 +112,20 @@ fn set(schemas: &mut Value, name: &str, field: &str, schema: Value) {
 /// The rules of the request bodies' fields.
 fn document_bodies(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
+    set(
+        schemas,
+        "CreateWebhook",
+        "url",
+        json!({"type": "string", "minLength": 1, "maxLength": finepay_core::webhooks::MAX_URL_LEN,
+            "description": "an https:// URL of a public address (plain http and loopback only while the sandbox is on)"}),
+    );
+    set(
+        schemas,
+        "CreateWebhook",
+        "kinds",
+        json!({"type": ["array", "null"], "items": {"type": "string", "enum": finepay_core::webhooks::KINDS},
+            "description": "only these kinds (default: all)"}),
+    );
     for body in ["CloseBatch", "Reconcile"] {
         set(schemas, body, "city_code", city_code_schema());
         set(schemas, body, "date", date_schema());
@@ -347,6 +361,15 @@ pub fn answers(method: &str, path: &str) -> Option<Vec<Answer>> {
         ]),
         ("get", "/api/v1/wallet") => secured_read,
         ("post", "/api/v1/notifications/read") => secured_read,
+        ("get", "/api/v1/webhooks") => secured_read,
+        ("post", "/api/v1/webhooks") => with(secured_read, &[
+            ("400", "invalid_request: bad JSON, a URL that is not https:// to a public address (named in `field`), an unknown kind, or 5 webhooks already"),
+            ("413", TOO_LARGE),
+        ]),
+        ("delete", "/api/v1/webhooks/{id}") => with(secured_read, &[
+            ("400", BAD_PATH),
+            ("404", "not_found: none of the user's own"),
+        ]),
         ("get", "/api/v1/admin/overview") => with(secured_read, &[("403", FORBIDDEN)]),
         ("get", "/api/v1/admin/audit") => with(secured_read, &[
             ("400", "invalid_request: the query string cannot be read, or the cursor is not from this list"),

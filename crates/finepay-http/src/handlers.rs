@@ -706,3 +706,63 @@ pub async fn get_licence(
 ) -> ApiResult<Json<finepay_core::violations::LicenceView>> {
     Ok(Json(s.platform.violations().licence(&user.0).await?))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateWebhook {
+    /// Where to POST: an https:// URL of a public address (plain http and loopback only while
+    /// the sandbox is on).
+    url: String,
+    /// Only these notification kinds (default: all).
+    kinds: Option<Vec<String>>,
+}
+
+/// Register a webhook (at most 5 per user): every notification of the chosen kinds is POSTed
+/// to it as JSON, signed `Finepay-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
+/// with `Finepay-Event-Id`; retried with backoff for 24 h, in order (SPEC §8). The `secret` is
+/// shown only here.
+#[utoipa::path(post, path = "/api/v1/webhooks", request_body = CreateWebhook, security(("bearer" = [])),
+    responses((status = 201, body = finepay_core::webhooks::WebhookView)))]
+pub async fn create_webhook(
+    State(s): State<AppState>,
+    user: AuthUser,
+    body: ApiJson<CreateWebhook>,
+) -> ApiResult<(StatusCode, Json<finepay_core::webhooks::WebhookView>)> {
+    let w = s
+        .platform
+        .webhooks()
+        .register(&user.0, &body.value.url, body.value.kinds.clone())
+        .await?;
+    Ok((StatusCode::CREATED, Json(w)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    data: Vec<finepay_core::webhooks::WebhookView>,
+    next_cursor: Option<String>,
+}
+
+/// The user's webhooks (without their secrets).
+#[utoipa::path(get, path = "/api/v1/webhooks", security(("bearer" = [])),
+    responses((status = 200, body = WebhookList)))]
+pub async fn list_webhooks(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<WebhookList>> {
+    let data = s.platform.webhooks().list(&user.0).await?;
+    Ok(Json(WebhookList {
+        data,
+        next_cursor: None,
+    }))
+}
+
+/// Delete one of the user's webhooks; what was queued for it is not sent.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 204), (status = 404, description = "not_found")))]
+pub async fn delete_webhook(
+    State(s): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    s.platform.webhooks().delete(&user.0, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

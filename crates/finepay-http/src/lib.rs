@@ -84,6 +84,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list_notifications))
         .routes(routes!(handlers::read_notification))
         .routes(routes!(handlers::read_all_notifications))
+        .routes(routes!(handlers::create_webhook, handlers::list_webhooks))
+        .routes(routes!(handlers::delete_webhook))
         .routes(routes!(handlers::bind_vehicle, handlers::list_vehicles))
         .routes(routes!(handlers::unbind_vehicle))
         .routes(routes!(handlers::create_repayment))

@@ -21,6 +21,7 @@ pub const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0012_readiness.sql"),
     include_str!("../migrations/sqlite/0013_operations.sql"),
     include_str!("../migrations/sqlite/0014_reminders.sql"),
+    include_str!("../migrations/sqlite/0015_webhooks.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_foundation.sql"),
@@ -36,6 +37,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0011_unreadable_outbox_rows.sql"),
     include_str!("../migrations/postgres/0012_operations.sql"),
     include_str!("../migrations/postgres/0013_reminders.sql"),
+    include_str!("../migrations/postgres/0014_webhooks.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod http_server;
 pub mod offline;
 pub mod operate;
+pub mod webhook_sender;
 
 use anyhow::Context;
 use finepay_authority::{endpoints, HttpAuthority};
@@ -198,6 +199,15 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         Some(path) => (endpoints::load(path)?, None),
     };
     let authorities = authorities_of(&found, config.authority_timeout);
+    // Webhooks: plain HTTP and private addresses only while the sandboxes are in-process.
+    let mut platform_config = config.platform.clone();
+    if platform_config.webhook_sender.is_none() {
+        platform_config.webhook_sender = Some(finepay_core::WebhookSenderHandle(Arc::new(
+            webhook_sender::HttpWebhookSender {
+                allow_private: sandbox_authority.is_some(),
+            },
+        )));
+    }
     let bank = HttpBank::new(&found.bank_url, config.bank_timeout);
     let events = match &config.events {
         Some(url) => EventBus::nats(url)
@@ -211,7 +221,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         Arc::new(bank.clone()),
         signer,
         Arc::new(events),
-        config.platform.clone(),
+        platform_config,
     );
     platform.start_workers();
 

@@ -18,3 +18,4 @@ pub mod settlement;
 pub mod top_ups;
 pub mod users;
 pub mod vehicles;
+pub mod webhooks;

@@ -18,6 +18,8 @@ pub enum Kind {
     OrphanChargeRefund,
     /// Publish a notification's event on the bus.
     Event,
+    /// POST a notification to one of its user's webhooks.
+    Webhook,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
         Kind::CardRefund,
         Kind::OrphanChargeRefund,
         Kind::Event,
+        Kind::Webhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::CardRefund => "card_refund",
             Kind::OrphanChargeRefund => "orphan_charge_refund",
             Kind::Event => "event",
+            Kind::Webhook => "webhook",
         }
     }
 
@@ -175,6 +179,41 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET next_attempt_at = $2
                     AND next_attempt_at <= $1
                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, kind, city_code, payment_id, payload, attempts";
+
+/// Claims a group's due rows in id order, stopping before the first undelivered row of the group
+/// that is not due (backing off, or leased by another delivery): a group delivered strictly in
+/// order, as a user's webhooks are (SPEC §8: in order per user).
+pub fn claim_in_order(
+    c: &dyn Sql,
+    now: &str,
+    lease_until: &str,
+    limit: u32,
+    kind: Kind,
+    group: &str,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let lock = match c.backend() {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    c.query(
+        &format!(
+            "UPDATE outbox SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE kind = $4 AND city_code = $5 AND delivered_at IS NULL
+                            AND next_attempt_at <= $1
+                            AND id < COALESCE((SELECT MIN(b.id) FROM outbox b
+                                WHERE b.kind = $4 AND b.city_code = $5
+                                  AND b.delivered_at IS NULL AND b.next_attempt_at > $1),
+                                9223372036854775807)
+                          ORDER BY id LIMIT $3{lock})
+             RETURNING id, kind, city_code, payment_id, payload, attempts"
+        ),
+        params![now, lease_until, limit, kind.as_str(), group],
+    )?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
 
 /// Marks a row delivered with the authority's outcome. False when it was already delivered.
 pub fn mark_delivered(
