@@ -176,8 +176,12 @@ impl Reconciliation {
                 .collect();
             let mut sent = 0;
             for d in &missing {
-                if self.resend(client.as_ref(), d).await? {
-                    sent += 1;
+                // One notice that cannot be re-sent stays listed; the others are still tried.
+                match self.resend(client.as_ref(), d).await {
+                    Ok(true) => sent += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(payment_id = ?d.payment_id, error = %e,
+                        "a lost notice could not be re-sent; it stays listed"),
                 }
             }
             if sent > 0 {
@@ -190,7 +194,8 @@ impl Reconciliation {
                         !pass
                             .listed
                             .iter()
-                            .any(|left| left.kind == d.kind && left.payment_id == d.payment_id)
+                            // Mended only if it now matches: nothing at all is left about it.
+                            .any(|left| left.payment_id == d.payment_id)
                     })
                     .map(|d| Discrepancy { mended: true, ..d })
                     .collect();
@@ -319,7 +324,9 @@ impl Reconciliation {
                 pass.platform_records += page.len() as u64;
                 ours.extend(page);
             }
-            if theirs.is_empty() && !theirs_done {
+            // An empty page that still names a next one is read past (and a cursor that does not
+            // move on is refused), so "no record" is never concluded from an empty page.
+            while theirs.is_empty() && !theirs_done {
                 let page = client
                     .notice_page(date, &theirs_after, PAGE)
                     .await
@@ -328,7 +335,11 @@ impl Reconciliation {
                         CoreError::AuthorityUnavailable
                     })?;
                 match page.next_after {
-                    Some(next) => theirs_after = next,
+                    Some(next) if next > theirs_after => theirs_after = next,
+                    Some(next) => {
+                        tracing::warn!(city_code, %next, "the authority's cursor did not move on");
+                        return Err(CoreError::AuthorityUnavailable);
+                    }
                     None => theirs_done = true,
                 }
                 pass.authority_records += page.notices.len() as u64;

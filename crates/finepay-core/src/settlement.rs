@@ -182,6 +182,9 @@ impl Settlement {
         by: String,
         end_of_day: bool,
     ) -> Result<Option<BatchView>, CoreError> {
+        // A batch a person closes is written even when empty (the day's file says "nothing");
+        // the scheduler's late sweeps close only what they find.
+        let skip_if_empty = !end_of_day && by == SCHEDULE;
         let now = self.db.clock().now_text();
         let day = date.to_string();
         let (from, until) = day_bounds(date);
@@ -193,9 +196,13 @@ impl Settlement {
                 if end_of_day && repo::has_end_of_day(c, code, &day)? {
                     return Ok(None);
                 }
-                let mut items = repo::unsettled(c, code, &day, &from, &until)?;
                 // A bigger day settles in several batches; the rest waits for the next one.
-                items.truncate(MAX_SETTLEMENT_LINES);
+                let most = u32::try_from(MAX_SETTLEMENT_LINES).unwrap_or(u32::MAX);
+                let items = repo::unsettled(c, code, &day, &from, &until, most)?;
+                // A late sweep that finds nothing left (another instance took it) closes nothing.
+                if skip_if_empty && items.is_empty() {
+                    return Ok(None);
+                }
                 let paid: i64 = items
                     .iter()
                     .filter(|i| i.kind == "payment")
@@ -232,7 +239,15 @@ impl Settlement {
                     authority_status: "pending".into(),
                     authority_reason: None,
                 };
-                repo::insert_batch(c, &batch, &items)?;
+                repo::insert_batch(c, &batch, &items).map_err(|e| {
+                    // Another instance closed the same items (or the same end-of-day batch)
+                    // first: this job rolls back and nothing is settled twice.
+                    if e.is_unique_violation() {
+                        CoreError::Conflict
+                    } else {
+                        CoreError::from(e)
+                    }
+                })?;
                 // A person's batch (an operator's or the command line's) is an admin action,
                 // logged in the job that closes it.
                 if batch.closed_by != SCHEDULE {
@@ -363,10 +378,20 @@ impl Settlement {
 
     /// Offer every batch the authorities have not answered about yet.
     pub async fn offer_unanswered(&self) -> Result<usize, CoreError> {
-        let pending = self.db.read(|c| repo::unanswered(c, 50)).await?;
+        let pending = self.db.read(|c| repo::unanswered(c, 200)).await?;
         let n = pending.len();
+        // A city whose authority does not answer one batch is not asked about its others this
+        // round: one slow authority cannot hold up the rest.
+        let mut silent: std::collections::HashSet<String> = std::collections::HashSet::new();
         for batch in pending {
-            self.offer(&mut BatchView::from(batch)).await;
+            if silent.contains(&batch.city_code) {
+                continue;
+            }
+            let mut view = BatchView::from(batch);
+            self.offer(&mut view).await;
+            if view.authority_status == "pending" {
+                silent.insert(view.city_code);
+            }
         }
         Ok(n)
     }
@@ -402,6 +427,29 @@ impl Settlement {
             .into_iter()
             .collect();
         for code in cities {
+            // One city's trouble (a race with another instance, say) holds up no other city.
+            match self.scheduled_city(&code, last_due).await {
+                Ok(batches) => closed.extend(batches),
+                Err(e) => {
+                    tracing::warn!(city_code = %code, error = %e, "settlement round of a city failed; the next round tries again");
+                }
+            }
+        }
+        for b in &mut closed {
+            self.offer(b).await;
+        }
+        Ok(closed)
+    }
+
+    /// One city's part of [`Settlement::scheduled_round`].
+    async fn scheduled_city(
+        &self,
+        code: &str,
+        last_due: NaiveDate,
+    ) -> Result<Vec<BatchView>, CoreError> {
+        let mut closed = Vec::new();
+        {
+            let code = code.to_owned();
             let city = self.city(&code)?;
             let c2 = code.clone();
             let last = self
@@ -417,7 +465,7 @@ impl Settlement {
             let mut day = first;
             while day <= last_due {
                 if let Some(b) = self
-                    .close_in_job(city.clone(), day, "schedule".into(), true)
+                    .close_in_job(city.clone(), day, SCHEDULE.into(), true)
                     .await?
                 {
                     closed.push(b);
@@ -455,9 +503,6 @@ impl Settlement {
                     .await?;
                 closed.extend(batch);
             }
-        }
-        for b in &mut closed {
-            self.offer(b).await;
         }
         Ok(closed)
     }

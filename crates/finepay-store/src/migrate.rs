@@ -38,6 +38,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0012_operations.sql"),
     include_str!("../migrations/postgres/0013_reminders.sql"),
     include_str!("../migrations/postgres/0014_webhooks.sql"),
+    include_str!("../migrations/postgres/0015_payment_days.sql"),
 ];
 /// Any constant: the advisory lock key for migrations.
 const MIGRATION_LOCK: i64 = 0x0066_696e_6570_6179;

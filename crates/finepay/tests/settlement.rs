@@ -677,3 +677,118 @@ async fn settle_and_grant_from_the_command_line() {
     let (code, _) = finepay(&app, &["admin", "grant", "13900000000"]);
     assert_eq!(code, 2);
 }
+
+/// The sandbox authority checks a file against its records: a payment settled before, a line
+/// twice, a changed hash or a wrong net are each refused, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_authority_refuses_a_file_that_settles_anything_twice_or_does_not_add_up() {
+    let app = TestApp::spawn().await;
+    let (payer, _) = app.funded_user(500).await;
+    let op = operator(&app).await;
+    let number = app.decision("京A52836", "110000", 0).await;
+    let p = pay(
+        &app,
+        &payer,
+        &number,
+        "京A52836",
+        json!({"type": "balance"}),
+    )
+    .await;
+    wait_confirmed(&app, &payer, &p).await;
+    let date = today();
+    let (status, batch) = json(
+        app.post(
+            "/api/v1/admin/settlements",
+            Some(&op.token),
+            &json!({"city_code": "110000", "date": date}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(batch["authority_status"], "accepted", "{batch}");
+    let csv = app
+        .http
+        .get(format!(
+            "{}/api/v1/admin/settlements/110000/{date}/{}.csv",
+            app.url,
+            batch["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&op.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let endpoints =
+        finepay_authority::endpoints::load(&app.dir.path().join("data/endpoints.toml")).unwrap();
+    let beijing = endpoints
+        .cities
+        .iter()
+        .find(|c| c.city.code.as_str() == "110000")
+        .unwrap();
+    let authority = finepay_authority::HttpAuthority::new(
+        &beijing.base_url,
+        &beijing.key,
+        Duration::from_secs(5),
+    );
+    let send = |id: &str, csv: String, net: i64, count: u64| {
+        let file = finepay_authority::SettlementFile {
+            batch_id: id.to_owned(),
+            date: date.parse().unwrap(),
+            count,
+            net_fen: net,
+            sha256: hex::encode(Sha256::digest(csv.as_bytes())),
+            csv,
+        };
+        let authority = &authority;
+        async move {
+            finepay_authority::Authority::send_settlement(authority, &file)
+                .await
+                .unwrap()
+        }
+    };
+    // The same lines in another batch: settled already.
+    let again = send("stl_again", csv.clone(), 20_000, 1).await;
+    assert_eq!(again.result, "refused");
+    assert!(again.problems[0].contains("was settled in"), "{again:?}");
+    // A line twice in one file, and totals that do not add up.
+    let line = csv.lines().nth(1).unwrap();
+    let doubled = format!(
+        "kind,payment_id,decision_number,amount_fen,at\n{line}\n{line}\ntotals,2,,40000,\n"
+    );
+    let twice = send("stl_twice", doubled, 40_000, 2).await;
+    assert_eq!(twice.result, "refused");
+    assert!(
+        twice
+            .problems
+            .iter()
+            .any(|p| p.contains("twice in this file")),
+        "{twice:?}"
+    );
+    let wrong_net = send("stl_net", csv.replace(",20000,", ",20001,"), 20_000, 1).await;
+    assert_eq!(wrong_net.result, "refused", "{wrong_net:?}");
+    // A hash that is not the file's.
+    let mut file = finepay_authority::SettlementFile {
+        batch_id: "stl_hash".into(),
+        date: date.parse().unwrap(),
+        count: 1,
+        net_fen: 20_000,
+        sha256: "0".repeat(64),
+        csv,
+    };
+    let bad = finepay_authority::Authority::send_settlement(&authority, &file)
+        .await
+        .unwrap();
+    assert!(
+        bad.problems.iter().any(|p| p.starts_with("sha256")),
+        "{bad:?}"
+    );
+    // The batch first accepted, sent again, is answered as the first time.
+    file.batch_id = batch["id"].as_str().unwrap().to_owned();
+    let first = finepay_authority::Authority::send_settlement(&authority, &file)
+        .await
+        .unwrap();
+    assert_eq!(first.result, "accepted");
+}

@@ -104,7 +104,12 @@ impl SandboxAuthority {
                 .map_err(|e| SandboxError::Corrupt(format!("settlement problems: {e}")))?;
             return Ok(SettlementVerdict { result, problems });
         }
-        let problems = check_file(&tx, city, file)?;
+        let (problems, lines) = check_file(&tx, city, file)?;
+        if problems.is_empty() {
+            for (kind, payment_id) in &lines {
+                store::insert_settled(&tx, kind, payment_id, &file.batch_id)?;
+            }
+        }
         let result = if problems.is_empty() {
             "accepted"
         } else {
@@ -134,12 +139,17 @@ impl SandboxAuthority {
     }
 }
 
-/// What in a settlement file disagrees with the records (at most 20 named).
+/// A (kind, payment id) line of a settlement file.
+type SettledLine = (String, String);
+
+/// What in a settlement file disagrees with the records (at most 20 named), and its lines.
 fn check_file(
     conn: &rusqlite::Connection,
     city: &str,
     file: &SettlementFile,
-) -> Result<Vec<String>, SandboxError> {
+) -> Result<(Vec<String>, Vec<SettledLine>), SandboxError> {
+    let mut lines_seen: Vec<SettledLine> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     const MOST: usize = 20;
     let mut problems = Vec::new();
     let mut note = |p: String| {
@@ -180,16 +190,37 @@ fn check_file(
         }
         count += 1;
         net = net.saturating_add(amount);
+        if !seen.insert((kind.to_owned(), payment_id.to_owned())) {
+            note(format!(
+                "line {at}: {kind} of {payment_id} twice in this file"
+            ));
+            continue;
+        }
+        if let Some(earlier) = store::settled_in(conn, kind, payment_id)? {
+            if earlier != file.batch_id {
+                note(format!(
+                    "line {at}: {kind} of {payment_id} was settled in {earlier}"
+                ));
+                continue;
+            }
+        }
+        lines_seen.push((kind.to_owned(), payment_id.to_owned()));
         let record = store::notice_of_payment(conn, payment_id)?;
         match (kind, record) {
             (_, None) => note(format!("line {at}: no payment {payment_id} on record")),
-            (_, Some((recorded, code, _))) if recorded != number || code != city => note(format!(
-                "line {at}: payment {payment_id} paid {recorded} in {code}, not {number}"
-            )),
-            ("payment", Some((_, _, recorded))) if recorded != amount => note(format!(
+            (_, Some((recorded, code, _, _))) if recorded != number || code != city => note(
+                format!("line {at}: payment {payment_id} paid {recorded} in {code}, not {number}"),
+            ),
+            ("payment", Some((_, _, recorded, _))) if recorded != amount => note(format!(
                 "line {at}: payment {payment_id} recorded as {recorded} fen, not {amount}"
             )),
-            ("refund", Some((_, _, recorded))) => {
+            ("payment", Some((_, _, _, paid_on))) if paid_on != file.date.to_string() => {
+                note(format!(
+                    "line {at}: payment {payment_id} was paid on {paid_on}, not {}",
+                    file.date
+                ))
+            }
+            ("refund", Some((_, _, recorded, _))) => {
                 let revoked = store::find_decision(conn, number)?
                     .is_some_and(|d| d.status == finepay_authority::RecordStatus::Revoked);
                 if recorded != -amount {
@@ -223,5 +254,5 @@ fn check_file(
             }
         }
     }
-    Ok(problems)
+    Ok((problems, lines_seen))
 }

@@ -94,6 +94,13 @@ CREATE TABLE IF NOT EXISTS notice_copies (
     accepted_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notice_copies_by_day ON notice_copies(city_code, paid_on, payment_id);
+-- What accepted settlement files settled: each payment and each refund once.
+CREATE TABLE IF NOT EXISTS settled_lines (
+    kind       TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    batch_id   TEXT NOT NULL,
+    PRIMARY KEY (kind, payment_id)
+);
 -- Settlement files received and the verdict given (a file sent again is answered the same).
 CREATE TABLE IF NOT EXISTS settlements (
     batch_id    TEXT PRIMARY KEY,
@@ -823,18 +830,49 @@ pub(super) fn notices_page(
     Ok((merged, more))
 }
 
-/// The accepted notice of a payment id: (decision number, city, amount).
+/// The accepted notice of a payment id: (decision number, city, amount, paid on).
 pub(super) fn notice_of_payment(
     conn: &Connection,
     payment_id: &str,
-) -> Result<Option<(String, String, i64)>, SandboxError> {
+) -> Result<Option<(String, String, i64, String)>, SandboxError> {
     Ok(conn
         .row_cached(
-            "SELECT decision_number, city_code, amount_fen FROM notices WHERE payment_id = ?1",
+            "SELECT decision_number, city_code, amount_fen, paid_on FROM notices
+             WHERE payment_id = ?1",
             [payment_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?)
+}
+
+/// The batch that settled (kind, payment id) before, if one did.
+pub(super) fn settled_in(
+    conn: &Connection,
+    kind: &str,
+    payment_id: &str,
+) -> Result<Option<String>, SandboxError> {
+    Ok(conn
+        .row_cached(
+            "SELECT batch_id FROM settled_lines WHERE kind = ?1 AND payment_id = ?2",
+            [kind, payment_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Records what an accepted file settled.
+pub(super) fn insert_settled(
+    conn: &Connection,
+    kind: &str,
+    payment_id: &str,
+    batch_id: &str,
+) -> Result<(), SandboxError> {
+    conn.exec_cached(
+        "INSERT INTO settled_lines (kind, payment_id, batch_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (kind, payment_id) DO NOTHING",
+        params![kind, payment_id, batch_id],
+    )?;
+    Ok(())
 }
 
 /// `forget`: the accepted notice of a paid decision is dropped and the decision is unpaid again.

@@ -19,3 +19,9 @@ BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: outbox_kind_known'); END;
 CREATE TRIGGER outbox_kind_known_update BEFORE UPDATE OF kind ON outbox
 WHEN NEW.kind NOT IN ('payment_notice', 'card_refund', 'orphan_charge_refund', 'event', 'webhook')
 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: outbox_kind_known'); END;
+
+-- Every payment has its business day: SQLite cannot add NOT NULL to a column it has, so a
+-- trigger refuses a payment without one (an older binary would leave it out of settlement).
+CREATE TRIGGER payments_business_date_known BEFORE INSERT ON payments
+WHEN NEW.business_date IS NULL
+BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: payments.business_date'); END;

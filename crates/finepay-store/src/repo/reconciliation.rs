@@ -124,16 +124,25 @@ pub fn insert_run(c: &dyn Sql, r: &RunRow) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Each city's latest run.
+/// Each city's latest run (one per city).
 pub fn last_per_city(c: &dyn Sql) -> Result<Vec<RunRow>, StoreError> {
-    c.query(
-        &format!(
-            "SELECT {RUN} FROM reconciliation_runs r WHERE r.finished_at = (SELECT MAX(finished_at)
-             FROM reconciliation_runs x WHERE x.city_code = r.city_code) ORDER BY city_code, id"
-        ),
-        &[],
-    )?
-    .iter()
-    .map(run)
-    .collect()
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {RUN} FROM reconciliation_runs r WHERE r.finished_at = (SELECT MAX(finished_at)
+                 FROM reconciliation_runs x WHERE x.city_code = r.city_code)
+                 ORDER BY city_code, id DESC"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(run)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut one_each: Vec<RunRow> = Vec::new();
+    for r in rows {
+        if one_each.last().is_none_or(|l| l.city_code != r.city_code) {
+            one_each.push(r);
+        }
+    }
+    Ok(one_each)
 }

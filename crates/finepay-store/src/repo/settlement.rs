@@ -77,6 +77,7 @@ pub fn unsettled(
     business_date: &str,
     refunded_from: &str,
     refunded_until: &str,
+    limit: u32,
 ) -> Result<Vec<ItemRow>, StoreError> {
     c.query(
         "SELECT 'payment' AS kind, p.id AS payment_id, p.decision_number, p.amount,
@@ -94,8 +95,8 @@ pub fn unsettled(
            AND r.created_at >= $3 AND r.created_at < $4
            AND NOT EXISTS (SELECT 1 FROM settlement_items i
                            WHERE i.kind = 'refund' AND i.payment_id = p.id)
-         ORDER BY kind, payment_id",
-        params![city, business_date, refunded_from, refunded_until],
+         ORDER BY kind, payment_id LIMIT $5",
+        params![city, business_date, refunded_from, refunded_until, limit],
     )?
     .iter()
     .map(item)
@@ -280,16 +281,25 @@ pub fn set_verdict(
     Ok(())
 }
 
-/// Each city's most recently closed batch.
+/// Each city's most recently closed batch (one per city, the last id of the last millisecond).
 pub fn last_per_city(c: &dyn Sql) -> Result<Vec<BatchRow>, StoreError> {
-    c.query(
-        &format!(
-            "SELECT {BATCH} FROM settlement_batches b WHERE b.closed_at = (SELECT MAX(closed_at)
-             FROM settlement_batches x WHERE x.city_code = b.city_code) ORDER BY city_code, id"
-        ),
-        &[],
-    )?
-    .iter()
-    .map(batch)
-    .collect()
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {BATCH} FROM settlement_batches b WHERE b.closed_at = (SELECT MAX(closed_at)
+                 FROM settlement_batches x WHERE x.city_code = b.city_code)
+                 ORDER BY city_code, id DESC"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(batch)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut one_each: Vec<BatchRow> = Vec::new();
+    for b in rows {
+        if one_each.last().is_none_or(|l| l.city_code != b.city_code) {
+            one_each.push(b);
+        }
+    }
+    Ok(one_each)
 }
