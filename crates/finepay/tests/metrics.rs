@@ -136,6 +136,6 @@ async fn metrics_parse_and_count_a_payment() {
                 .iter()
                 .filter(|s| s.metric == "finepay_outbox_depth")
                 .count()
-                == 4
+                == finepay_store::repo::outbox::Kind::ALL.len()
     );
 }
