@@ -4,6 +4,8 @@
 use crate::events::Event;
 use crate::events::EventBus;
 use crate::outbox::Message;
+use crate::views::view_of;
+pub use crate::views::NotificationView;
 use crate::{new_id, CoreError};
 use finepay_domain::Plate;
 use finepay_store::repo::notifications::{self, NotificationRow};
@@ -57,21 +59,6 @@ fn event_of(n: NotificationRow) -> Event {
     }
 }
 
-/// One entry of the inbox (SPEC §3).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct NotificationView {
-    pub id: String,
-    pub kind: String,
-    pub plate: Option<String>,
-    pub city_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<String>,
-    pub created_at: String,
-    pub read: bool,
-}
-
 impl NotificationView {
     pub fn of_event(e: &Event) -> NotificationView {
         NotificationView {
@@ -84,19 +71,6 @@ impl NotificationView {
             created_at: e.created_at.clone(),
             read: false,
         }
-    }
-}
-
-pub(crate) fn view_of(n: NotificationRow) -> NotificationView {
-    NotificationView {
-        id: n.id,
-        kind: n.kind,
-        plate: n.plate,
-        city_code: n.city_code,
-        decision_number: n.decision_number,
-        payment_id: n.payment_id,
-        created_at: n.created_at,
-        read: n.read,
     }
 }
 

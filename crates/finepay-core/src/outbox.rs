@@ -28,7 +28,7 @@ pub(crate) enum Message {
     /// POST a notification to one of its user's webhooks (grouped by user, delivered in order).
     Webhook {
         webhook_id: String,
-        notification: crate::notifications::NotificationView,
+        notification: crate::views::NotificationView,
         /// When the notification was written: a delivery is given up 24 h after.
         enqueued_at: String,
     },

@@ -1,7 +1,8 @@
 //! Due-soon and overdue reminders (SPEC §8). Each unpaid decision of a bound plate gets, once per
 //! bound user, `decision.due_soon` when `due_on − 3 days ≤ today ≤ due_on` and `decision.overdue`
-//! when `today > due_on`: at once when its feed tells of it (in the feed's own writer job), and
-//! again by the daily sweep at 09:00 Asia/Shanghai, which catches up a missed day. Never for a
+//! when `today > due_on`: at once when its feed tells of it (in the feed's own writer job) or
+//! when its plate is bound (in the binding's job), and again by the daily sweep at 09:00
+//! Asia/Shanghai, which catches up a missed day. Never for a
 //! decision that is paid (here, or at its authority) or revoked. `decision_reminders`' primary key
 //! makes "once" a constraint, not a read, so two instances sweeping together send one.
 
@@ -93,9 +94,7 @@ pub(crate) fn on_feed_event(
     let status = decision.status.as_str();
     match event.kind {
         EventKind::DecisionIssued => {
-            if vehicles::users_of_plate(c, &event.plate)?.is_empty() {
-                return Ok(0);
-            }
+            // Watched whether or not the plate is bound yet: one bound later is reminded of it.
             let watched = WatchedDecision {
                 decision_number: number.clone(),
                 city_code: event.city_code.clone(),
@@ -114,6 +113,21 @@ pub(crate) fn on_feed_event(
         }
         EventKind::ViolationRecorded => Ok(0),
     }
+}
+
+/// A plate was just bound: the reminders its unpaid watched decisions call for today, in the
+/// binding's writer job (for every user who bound it; each once).
+pub(crate) fn on_bind(
+    c: &dyn Sql,
+    plate: &str,
+    today: NaiveDate,
+    now: &str,
+) -> Result<usize, CoreError> {
+    let mut sent = 0;
+    for d in repo::unpaid_of_plate(c, plate)? {
+        sent += remind_in(c, &d, today, now)?;
+    }
+    Ok(sent)
 }
 
 /// The daily sweep.

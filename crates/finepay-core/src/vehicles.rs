@@ -89,10 +89,16 @@ impl Vehicles {
         }
         let (uid, p) = (user_id.to_string(), plate.as_str().to_string());
         let now = self.db.clock().now_text();
+        let today = self.db.clock().today_in_china();
         let bound_at = self
             .db
             .writer()
-            .run(move |c| vehicles::bind(c, &uid, &p, &now))
+            .run(move |c| -> Result<String, CoreError> {
+                let bound_at = vehicles::bind(c, &uid, &p, &now)?;
+                // Decisions of the plate issued before it was bound are reminded of at once too.
+                crate::reminders::on_bind(c, &p, today, &now)?;
+                Ok(bound_at)
+            })
             .await??;
         Ok(VehicleView {
             plate: plate.as_str().to_string(),

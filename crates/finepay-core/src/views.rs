@@ -199,3 +199,32 @@ pub(crate) mod named {
             .ok_or_else(|| serde::de::Error::custom(format!("unknown value {name:?}")))
     }
 }
+
+/// One entry of the inbox (SPEC §3).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: String,
+    pub plate: Option<String>,
+    pub city_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// The inbox entry of a stored notification.
+pub(crate) fn view_of(n: finepay_store::repo::notifications::NotificationRow) -> NotificationView {
+    NotificationView {
+        id: n.id,
+        kind: n.kind,
+        plate: n.plate,
+        city_code: n.city_code,
+        decision_number: n.decision_number,
+        payment_id: n.payment_id,
+        created_at: n.created_at,
+        read: n.read,
+    }
+}

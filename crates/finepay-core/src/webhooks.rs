@@ -9,8 +9,8 @@
 //! guards against server-side request forgery: public addresses over HTTPS only, unless the
 //! sandbox is on.
 
-use crate::notifications::NotificationView;
 use crate::outbox::Message;
+use crate::views::NotificationView;
 use crate::{new_id, CoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -114,7 +114,7 @@ pub(crate) fn enqueue_for(c: &dyn Sql, n: &NotificationRow) -> Result<(), CoreEr
         }
         Message::Webhook {
             webhook_id: hook.id.clone(),
-            notification: crate::notifications::view_of(n.clone()),
+            notification: crate::views::view_of(n.clone()),
             enqueued_at: n.created_at.clone(),
         }
         .enqueue(

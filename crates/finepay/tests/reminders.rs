@@ -228,3 +228,38 @@ async fn the_sweep_runs_at_nine_once_a_day_and_catches_up() {
         .is_some());
     assert_eq!(reminders.sweep_if_due(at(back, 9, 5)).await.unwrap(), None);
 }
+
+/// A plate bound after its decision was issued is reminded of it at once (the reviewer's case: a
+/// person who signs up because of the fine they just got).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_a_plate_after_its_decision_reminds_at_once() {
+    let app = TestApp::spawn().await;
+    let plate = "京A70019";
+    let late = app.decision(plate, "110000", 25).await;
+    // The feed has told the platform of it before anyone bound the plate.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.with_db(|c| {
+        c.query_opt(
+            "SELECT 1 AS one FROM watched_decisions WHERE decision_number = $1",
+            finepay_store::params![&late],
+        )
+        .unwrap()
+        .is_none()
+    }) {
+        assert!(std::time::Instant::now() < deadline, "not watched in 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let user = owner_of(&app, plate, "110000").await;
+    let list = inbox(&app, &user).await;
+    assert_eq!(count(&list, "decision.overdue", &late), 1, "{list:#?}");
+    // Binding again (another user) reminds that user once, and the first not again.
+    let second = owner_of(&app, plate, "110000").await;
+    assert_eq!(
+        count(&inbox(&app, &second).await, "decision.overdue", &late),
+        1
+    );
+    assert_eq!(
+        count(&inbox(&app, &user).await, "decision.overdue", &late),
+        1
+    );
+}

@@ -7,3 +7,5 @@ UPDATE payments SET business_date =
     to_char((created_at::timestamptz AT TIME ZONE 'Asia/Shanghai')::date, 'YYYY-MM-DD')
 WHERE business_date IS NULL;
 ALTER TABLE payments ALTER COLUMN business_date SET NOT NULL;
+-- A plate bound after its decisions were issued is reminded of them: watched by plate.
+CREATE INDEX watched_decisions_by_plate ON watched_decisions(plate) WHERE status = 'unpaid';

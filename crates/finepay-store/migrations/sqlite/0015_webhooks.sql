@@ -25,3 +25,6 @@ BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: outbox_kind_known'); END;
 CREATE TRIGGER payments_business_date_known BEFORE INSERT ON payments
 WHEN NEW.business_date IS NULL
 BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: payments.business_date'); END;
+
+-- A plate bound after its decisions were issued is reminded of them: watched by plate.
+CREATE INDEX watched_decisions_by_plate ON watched_decisions(plate) WHERE status = 'unpaid';

@@ -71,6 +71,25 @@ pub fn unpaid_due_by(c: &dyn Sql, until: &str) -> Result<Vec<WatchedDecision>, S
     .collect()
 }
 
+/// A plate's unpaid watched decisions.
+pub fn unpaid_of_plate(c: &dyn Sql, plate: &str) -> Result<Vec<WatchedDecision>, StoreError> {
+    c.query(
+        "SELECT decision_number, city_code, plate, due_on FROM watched_decisions
+         WHERE plate = $1 AND status = 'unpaid' ORDER BY due_on, decision_number",
+        params![plate],
+    )?
+    .into_iter()
+    .map(|r| {
+        Ok(WatchedDecision {
+            decision_number: r.text("decision_number")?,
+            city_code: r.text("city_code")?,
+            plate: r.text("plate")?,
+            due_on: r.text("due_on")?,
+        })
+    })
+    .collect()
+}
+
 /// Whether a decision has a live payment here (being paid, or paid).
 pub fn has_live_payment(c: &dyn Sql, number: &str) -> Result<bool, StoreError> {
     Ok(c.query_opt(
