@@ -26,5 +26,5 @@ pub use protocol::{
     AcceptedNotice, AuthorityEvent, DecisionRecord, EventKind, EventPage, HandlingRequest,
     NoticeList, NoticePage, PaymentNotice, RecordStatus, SettlementFile, SettlementVerdict,
     ViolationList, ViolationRecord, ViolationSummary, MAX_NOTICES_PER_BATCH, MAX_NOTICES_PER_PAGE,
-    MAX_SETTLEMENT_BODY_BYTES, MAX_SETTLEMENT_LINES,
+    MAX_SETTLEMENT_BODY_BYTES, MAX_SETTLEMENT_LINES, SETTLEMENT_CSV_HEADER,
 };

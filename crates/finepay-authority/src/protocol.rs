@@ -250,6 +250,10 @@ pub struct SettlementFile {
     pub csv: String,
 }
 
+/// The header line of a settlement file (its lines: `kind,payment_id,decision_number,amount_fen,at`,
+/// then `totals,<lines>,,<net>,`).
+pub const SETTLEMENT_CSV_HEADER: &str = "kind,payment_id,decision_number,amount_fen,at";
+
 /// The authority's verdict on a settlement file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementVerdict {

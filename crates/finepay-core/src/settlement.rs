@@ -19,8 +19,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// The header line of every settlement file.
-pub const CSV_HEADER: &str = "kind,payment_id,decision_number,amount_fen,at";
+/// The header line of every settlement file (the protocol's).
+pub use finepay_authority::SETTLEMENT_CSV_HEADER as CSV_HEADER;
 
 /// `closed_by` of the batches the scheduler closes.
 const SCHEDULE: &str = "schedule";
@@ -162,14 +162,13 @@ impl Settlement {
         by: &str,
     ) -> Result<BatchView, CoreError> {
         let city = self.city(city_code)?;
-        let batch = self
+        let (mut batch, csv) = self
             .close_in_job(city, date, by.to_owned(), false)
             .await?
             .ok_or_else(|| {
                 CoreError::Internal("a batch closed on demand was not written".into())
             })?;
-        let mut batch = batch;
-        self.offer(&mut batch).await;
+        self.offer(&mut batch, Some(csv)).await;
         Ok(batch)
     }
 
@@ -181,7 +180,7 @@ impl Settlement {
         date: NaiveDate,
         by: String,
         end_of_day: bool,
-    ) -> Result<Option<BatchView>, CoreError> {
+    ) -> Result<Option<(BatchView, String)>, CoreError> {
         // A batch a person closes is written even when empty (the day's file says "nothing");
         // the scheduler's late sweeps close only what they find.
         let skip_if_empty = !end_of_day && by == SCHEDULE;
@@ -191,7 +190,7 @@ impl Settlement {
         let batch = self
             .db
             .writer()
-            .run(move |c| -> Result<Option<BatchRow>, CoreError> {
+            .run(move |c| -> Result<Option<(BatchRow, String)>, CoreError> {
                 let code = city.as_str();
                 if end_of_day && repo::has_end_of_day(c, code, &day)? {
                     return Ok(None);
@@ -262,14 +261,14 @@ impl Settlement {
                         &detail.to_string(),
                     )?;
                 }
-                Ok(Some(batch))
+                Ok(Some((batch, csv)))
             })
             .await??;
-        if let Some(b) = &batch {
+        if let Some((b, _)) = &batch {
             tracing::info!(city_code = %b.city_code, date = %b.business_date, batch_id = %b.id,
                 count = b.count, net = b.net, end_of_day, "settlement batch closed");
         }
-        Ok(batch.map(BatchView::from))
+        Ok(batch.map(|(b, csv)| (BatchView::from(b), csv)))
     }
 
     /// The batches of (city, date).
@@ -323,15 +322,20 @@ impl Settlement {
 
     /// Hand a batch's file to its authority and record the verdict (also on `batch`). An
     /// authority that does not answer is asked again by the next round (`offer_unanswered`).
-    async fn offer(&self, batch: &mut BatchView) {
+    /// `csv` is the file when the caller has it (just closed), else it is rebuilt from the items.
+    async fn offer(&self, batch: &mut BatchView, csv: Option<String>) {
         let Some(route) = self.authorities.for_city(&batch.city_code) else {
             return;
         };
         let Ok(date) = batch.date.parse::<NaiveDate>() else {
             return;
         };
-        let Ok(Some((_, csv))) = self.file(&batch.id).await else {
-            return;
+        let csv = match csv {
+            Some(csv) => csv,
+            None => match self.file(&batch.id).await {
+                Ok(Some((_, csv))) => csv,
+                _ => return,
+            },
         };
         let file = SettlementFile {
             batch_id: batch.id.clone(),
@@ -388,7 +392,7 @@ impl Settlement {
                 continue;
             }
             let mut view = BatchView::from(batch);
-            self.offer(&mut view).await;
+            self.offer(&mut view, None).await;
             if view.authority_status == "pending" {
                 silent.insert(view.city_code);
             }
@@ -435,10 +439,12 @@ impl Settlement {
                 }
             }
         }
-        for b in &mut closed {
-            self.offer(b).await;
+        let mut offered = Vec::with_capacity(closed.len());
+        for (mut b, csv) in closed {
+            self.offer(&mut b, Some(csv)).await;
+            offered.push(b);
         }
-        Ok(closed)
+        Ok(offered)
     }
 
     /// One city's part of [`Settlement::scheduled_round`].
@@ -446,7 +452,7 @@ impl Settlement {
         &self,
         code: &str,
         last_due: NaiveDate,
-    ) -> Result<Vec<BatchView>, CoreError> {
+    ) -> Result<Vec<(BatchView, String)>, CoreError> {
         let mut closed = Vec::new();
         {
             let code = code.to_owned();

@@ -117,23 +117,23 @@ async fn ledger_check_passes_after_payments_and_fails_after_tampering() {
     );
     // Settlement: once both payments are confirmed, a batch settles Beijing; then its books are
     // made to disagree, one way at a time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while app.with_db(|c| {
-        c.query_one(
-            "SELECT COUNT(*) AS n FROM payments WHERE authority_status = 'confirmed'",
-            &[],
-        )
-        .unwrap()
-        .int("n")
-        .unwrap()
-    }) < 2
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not confirmed in 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for(
+        std::time::Duration::from_secs(10),
+        "both confirmed",
+        || async {
+            let n = app.with_db(|c| {
+                c.query_one(
+                    "SELECT COUNT(*) AS n FROM payments WHERE authority_status = 'confirmed'",
+                    &[],
+                )
+                .unwrap()
+                .int("n")
+                .unwrap()
+            });
+            (n == 2).then_some(()).ok_or(format!("{n} confirmed"))
+        },
+    )
+    .await;
     let batch = app
         .running
         .platform

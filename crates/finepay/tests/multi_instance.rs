@@ -380,29 +380,6 @@ async fn two_instances_share_payments_events_and_the_one_payment_rule() {
     common::assert_ledger_check_passes(&database);
 }
 
-/// The next event's id of an SSE body, within 15 s (keep-alive comments skipped).
-async fn next_event_id(
-    body: &mut (impl futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
-    buffer: &mut String,
-) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            if let Some(id) = block.lines().find_map(|l| l.strip_prefix("id:")) {
-                return id.trim().to_owned();
-            }
-            continue;
-        }
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .expect("no event within 15 s")
-            .expect("the stream ended")
-            .unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 /// Issue 13, acceptance 2 across instances: a stream read on A, then resumed on B with
 /// Last-Event-ID, gets exactly what it missed, then the live events (NATS).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -450,59 +427,38 @@ async fn a_stream_resumed_on_another_instance_gets_exactly_what_it_missed() {
             assert_eq!(s, StatusCode::CREATED, "{v}");
         }
     };
-    let stream = |url: String, last: Option<String>| {
-        let (http, token) = (http.clone(), token.clone());
-        async move {
-            let mut req = http
-                .get(format!("{url}/api/v1/notifications/stream"))
-                .bearer_auth(&token);
-            if let Some(id) = last {
-                req = req.header("Last-Event-ID", id);
-            }
-            let res = req.send().await.unwrap();
-            assert_eq!(res.status(), StatusCode::OK);
-            res.bytes_stream()
-        }
-    };
-
-    let mut on_a = stream(a.url.clone(), None).await;
-    let mut buffer = String::new();
+    let mut on_a = common::Sse::open(&http, &a.url, &token, None).await;
     violation().await;
-    let first = next_event_id(&mut on_a, &mut buffer).await;
+    let (first, _, _) = on_a.next().await;
     drop(on_a);
     violation().await;
     violation().await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let missed: Vec<String> = loop {
-        let (_, inbox) = call(
-            &http,
-            reqwest::Method::GET,
-            format!("{}/api/v1/notifications", b.url),
-            &token,
-            None,
-            None,
-        )
+    let missed: Vec<String> =
+        common::wait_for(Duration::from_secs(15), "3 in the inbox", || async {
+            let (_, inbox) = call(
+                &http,
+                reqwest::Method::GET,
+                format!("{}/api/v1/notifications", b.url),
+                &token,
+                None,
+                None,
+            )
+            .await;
+            let ids: Vec<String> = inbox["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_owned())
+                .collect();
+            (ids.len() == 3)
+                .then(|| ids[..2].iter().rev().cloned().collect())
+                .ok_or(format!("{inbox}"))
+        })
         .await;
-        let ids: Vec<String> = inbox["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["id"].as_str().unwrap().to_owned())
-            .collect();
-        if ids.len() == 3 {
-            break ids[..2].iter().rev().cloned().collect();
-        }
-        assert!(Instant::now() < deadline, "{inbox}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut on_b = stream(b.url.clone(), Some(first.clone())).await;
-    let mut buffer = String::new();
-    let got = vec![
-        next_event_id(&mut on_b, &mut buffer).await,
-        next_event_id(&mut on_b, &mut buffer).await,
-    ];
+    let mut on_b = common::Sse::open(&http, &b.url, &token, Some(&first)).await;
+    let got = vec![on_b.next().await.0, on_b.next().await.0];
     assert_eq!(got, missed);
     violation().await;
-    let live = next_event_id(&mut on_b, &mut buffer).await;
+    let (live, _, _) = on_b.next().await;
     assert!(!missed.contains(&live) && live != first, "{live}");
 }

@@ -252,106 +252,16 @@ async fn a_new_violation_of_a_bound_plate_in_another_city_is_pushed() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
-/// One server-sent event: (id, event, data).
-type SseEvent = (String, String, String);
-
-/// Reads a stream's events as they come, keeping what arrived past the last whole event.
-struct Sse {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
-    buffer: String,
-}
-
-impl Sse {
-    async fn open(app: &TestApp, user: &User, last_event_id: Option<&str>) -> Sse {
-        let mut req = app
-            .http
-            .get(format!("{}/api/v1/notifications/stream", app.url))
-            .bearer_auth(&user.token);
-        if let Some(id) = last_event_id {
-            req = req.header("Last-Event-ID", id);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        Sse {
-            body: Box::pin(res.bytes_stream()),
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event (keep-alive comments skipped), within 10 s.
-    async fn next(&mut self) -> SseEvent {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(|v| v.trim_start().to_owned())
-                };
-                if let (Some(id), Some(event), Some(data)) =
-                    (field("id:"), field("event:"), field("data:"))
-                {
-                    return (id, event, data);
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next())
-                .await
-                .expect("no event within 10 s")
-                .expect("the stream ended")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
-
-async fn record_violation(app: &TestApp, plate: &str) {
-    let (status, body) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/violations",
-            Some(
-                json!({"city_code": "440100", "plate": plate, "code": "1625",
-                        "occurred_at": "2026-11-20T08:30:00Z", "location": "天河路"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
 /// Acceptance 2 (issue 13): read the stream, disconnect, two violations are recorded, reconnect
 /// with Last-Event-ID: exactly those two, then the live ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_that_reconnects_with_last_event_id_gets_exactly_what_it_missed() {
     let app = TestApp::spawn().await;
     let plate = "粤A70015";
-    let (status, body) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/vehicles",
-            Some(
-                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                        "owner_id_number": id_number(7), "city_code": "440100"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let user = app.user().await;
-    let (status, _) = json(
-        app.post(
-            "/api/v1/vehicles",
-            Some(&user.token),
-            &json!({"plate": plate, "vin_last6": "184847"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let user = app.bound_user(plate, "440100").await;
 
-    let mut stream = Sse::open(&app, &user, None).await;
-    record_violation(&app, plate).await;
+    let mut stream = Sse::open(&app.http, &app.url, &user.token, None).await;
+    app.record_violation(plate, "440100").await;
     let (first, kind, data) = stream.next().await;
     assert_eq!(kind, "violation.recorded", "SPEC §8: event is the kind");
     let n: serde_json::Value = serde_json::from_str(&data).unwrap();
@@ -359,31 +269,28 @@ async fn a_stream_that_reconnects_with_last_event_id_gets_exactly_what_it_missed
     assert_eq!(n["plate"], "粤A***15");
     drop(stream);
 
-    record_violation(&app, plate).await;
-    record_violation(&app, plate).await;
+    app.record_violation(plate, "440100").await;
+    app.record_violation(plate, "440100").await;
     // Both are in the inbox before the client comes back.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let missed: Vec<String> = loop {
-        let inbox = app.get_json("/api/v1/notifications", &user.token).await;
-        let ids: Vec<String> = inbox["data"]
-            .as_array()
-            .unwrap()
+    let missed: Vec<String> = wait_for(Duration::from_secs(10), "3 in the inbox", || async {
+        let ids: Vec<String> = app
+            .inbox(&user)
+            .await
             .iter()
             .map(|n| n["id"].as_str().unwrap().to_owned())
             .collect();
-        if ids.len() == 3 {
-            // Newest first in the inbox; the stream sends oldest first.
-            break ids[..2].iter().rev().cloned().collect();
-        }
-        assert!(std::time::Instant::now() < deadline, "{inbox}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut again = Sse::open(&app, &user, Some(&first)).await;
+        // Newest first in the inbox; the stream sends oldest first.
+        (ids.len() == 3)
+            .then(|| ids[..2].iter().rev().cloned().collect())
+            .ok_or(format!("{ids:?}"))
+    })
+    .await;
+    let mut again = Sse::open(&app.http, &app.url, &user.token, Some(&first)).await;
     let (a, _, _) = again.next().await;
     let (b, _, _) = again.next().await;
     assert_eq!(vec![a, b.clone()], missed);
     // Then the live ones, and nothing sent twice in between.
-    record_violation(&app, plate).await;
+    app.record_violation(plate, "440100").await;
     let (live, kind, _) = again.next().await;
     assert_eq!(kind, "violation.recorded");
     assert!(!missed.contains(&live) && live != first);
@@ -432,40 +339,17 @@ async fn a_stream_that_reconnects_with_last_event_id_gets_exactly_what_it_missed
 async fn unread_counts_fall_as_notifications_are_read_one_or_all() {
     let app = TestApp::spawn().await;
     let plate = "粤A70017";
-    let (status, _) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/vehicles",
-            Some(
-                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                        "owner_id_number": id_number(7), "city_code": "440100"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let user = app.user().await;
-    let (status, _) = json(
-        app.post(
-            "/api/v1/vehicles",
-            Some(&user.token),
-            &json!({"plate": plate, "vin_last6": "184847"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let user = app.bound_user(plate, "440100").await;
     for _ in 0..3 {
-        record_violation(&app, plate).await;
+        app.record_violation(plate, "440100").await;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let inbox = loop {
+    let inbox = wait_for(Duration::from_secs(10), "3 unread", || async {
         let inbox = app.get_json("/api/v1/notifications", &user.token).await;
-        if inbox["unread"] == 3 {
-            break inbox;
-        }
-        assert!(std::time::Instant::now() < deadline, "{inbox}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        (inbox["unread"] == 3)
+            .then_some(inbox.clone())
+            .ok_or(format!("{inbox}"))
+    })
+    .await;
     let one = inbox["data"][0]["id"].as_str().unwrap();
     let res = app
         .post(

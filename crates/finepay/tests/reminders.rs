@@ -9,44 +9,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// A user who bound `plate` (registered in `city` first).
-async fn owner_of(app: &TestApp, plate: &str, city: &str) -> User {
-    let (status, body) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/vehicles",
-            Some(
-                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                        "owner_id_number": id_number(7), "city_code": city}),
-            ),
-        )
-        .await;
-    assert!(
-        status == StatusCode::CREATED || status == StatusCode::CONFLICT,
-        "{body}"
-    );
-    let user = app.user().await;
-    let (status, body) = json(
-        app.post(
-            "/api/v1/vehicles",
-            Some(&user.token),
-            &json!({"plate": plate, "vin_last6": "184847"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    user
-}
-
-async fn inbox(app: &TestApp, user: &User) -> Vec<Value> {
-    app.get_json("/api/v1/notifications?limit=200", &user.token)
-        .await["data"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 fn count(inbox: &[Value], kind: &str, number: &str) -> usize {
     inbox
         .iter()
@@ -54,34 +16,24 @@ fn count(inbox: &[Value], kind: &str, number: &str) -> usize {
         .count()
 }
 
-/// Polls the inbox until `done` holds or `within` passes; the last inbox.
-async fn inbox_until(
-    app: &TestApp,
-    user: &User,
-    within: Duration,
-    done: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + within;
-    loop {
-        let list = inbox(app, user).await;
-        if done(&list) || std::time::Instant::now() > deadline {
-            return list;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Acceptance 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn due_soon_and_overdue_come_once_within_5_s_and_not_for_a_paid_decision() {
     let app = TestApp::spawn().await;
     let plate = "京A70013";
-    let user = owner_of(&app, plate, "110000").await;
+    let user = app.bound_user(plate, "110000").await;
     let soon = app.decision(plate, "110000", 13).await;
     let late = app.decision(plate, "110000", 20).await;
     let later = app.decision(plate, "110000", 0).await;
-    let list = inbox_until(&app, &user, Duration::from_secs(5), |l| {
-        count(l, "decision.due_soon", &soon) == 1 && count(l, "decision.overdue", &late) == 1
+    // Within 5 s of the authority issuing them; the third decision's issue marks the feed read.
+    let list = wait_for(Duration::from_secs(5), "both reminders", || async {
+        let l = app.inbox(&user).await;
+        let issued = count(&l, "decision.issued", &later) == 1;
+        (issued
+            && count(&l, "decision.due_soon", &soon) >= 1
+            && count(&l, "decision.overdue", &late) >= 1)
+            .then_some(l.clone())
+            .ok_or(format!("{l:?}"))
     })
     .await;
     assert_eq!(count(&list, "decision.due_soon", &soon), 1, "{list:#?}");
@@ -132,7 +84,7 @@ async fn due_soon_and_overdue_come_once_within_5_s_and_not_for_a_paid_decision()
         .sweep(today + chrono::Duration::days(17))
         .await
         .unwrap();
-    let list = inbox(&app, &user).await;
+    let list = app.inbox(&user).await;
     assert_eq!(count(&list, "decision.overdue", &soon), 0, "{list:#?}");
     assert_eq!(count(&list, "decision.due_soon", &soon), 1);
     assert_eq!(count(&list, "decision.overdue", &late), 1);
@@ -152,8 +104,8 @@ async fn due_soon_and_overdue_come_once_within_5_s_and_not_for_a_paid_decision()
 async fn every_owner_gets_one_and_a_revoked_decision_none() {
     let app = TestApp::spawn().await;
     let plate = "沪A70014";
-    let first = owner_of(&app, plate, "310000").await;
-    let second = owner_of(&app, plate, "310000").await;
+    let first = app.bound_user(plate, "310000").await;
+    let second = app.bound_user(plate, "310000").await;
     let revoked = app.decision(plate, "310000", 0).await;
     let (status, _) = app
         .sandbox(
@@ -165,9 +117,17 @@ async fn every_owner_gets_one_and_a_revoked_decision_none() {
     assert_eq!(status, StatusCode::OK);
     let kept = app.decision(plate, "310000", 0).await;
     for user in [&first, &second] {
-        let list = inbox_until(&app, user, Duration::from_secs(5), |l| {
-            count(l, "decision.revoked", &revoked) == 1 && count(l, "decision.issued", &kept) == 1
-        })
+        let list = wait_for(
+            Duration::from_secs(5),
+            "the revocation and the new decision",
+            || async {
+                let l = app.inbox(user).await;
+                (count(&l, "decision.revoked", &revoked) == 1
+                    && count(&l, "decision.issued", &kept) == 1)
+                    .then_some(l.clone())
+                    .ok_or(format!("{l:?}"))
+            },
+        )
         .await;
         assert_eq!(count(&list, "decision.revoked", &revoked), 1, "{list:#?}");
     }
@@ -181,7 +141,7 @@ async fn every_owner_gets_one_and_a_revoked_decision_none() {
         .unwrap();
     assert_eq!(sent, 2, "one due_soon of the kept decision per owner");
     for user in [&first, &second] {
-        let list = inbox(&app, user).await;
+        let list = app.inbox(user).await;
         assert_eq!(count(&list, "decision.due_soon", &kept), 1);
         assert_eq!(count(&list, "decision.due_soon", &revoked), 0);
     }
@@ -237,29 +197,28 @@ async fn binding_a_plate_after_its_decision_reminds_at_once() {
     let plate = "京A70019";
     let late = app.decision(plate, "110000", 25).await;
     // The feed has told the platform of it before anyone bound the plate.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.with_db(|c| {
-        c.query_opt(
-            "SELECT 1 AS one FROM watched_decisions WHERE decision_number = $1",
-            finepay_store::params![&late],
-        )
-        .unwrap()
-        .is_none()
-    }) {
-        assert!(std::time::Instant::now() < deadline, "not watched in 10 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let user = owner_of(&app, plate, "110000").await;
-    let list = inbox(&app, &user).await;
+    wait_for(Duration::from_secs(10), "the decision watched", || async {
+        let watched = app.with_db(|c| {
+            c.query_opt(
+                "SELECT 1 AS one FROM watched_decisions WHERE decision_number = $1",
+                finepay_store::params![&late],
+            )
+            .unwrap()
+            .is_some()
+        });
+        watched
+            .then_some(())
+            .ok_or_else(|| "not watched".to_owned())
+    })
+    .await;
+    let user = app.bound_user(plate, "110000").await;
+    let list = app.inbox(&user).await;
     assert_eq!(count(&list, "decision.overdue", &late), 1, "{list:#?}");
     // Binding again (another user) reminds that user once, and the first not again.
-    let second = owner_of(&app, plate, "110000").await;
+    let second = app.bound_user(plate, "110000").await;
     assert_eq!(
-        count(&inbox(&app, &second).await, "decision.overdue", &late),
+        count(&app.inbox(&second).await, "decision.overdue", &late),
         1
     );
-    assert_eq!(
-        count(&inbox(&app, &user).await, "decision.overdue", &late),
-        1
-    );
+    assert_eq!(count(&app.inbox(&user).await, "decision.overdue", &late), 1);
 }

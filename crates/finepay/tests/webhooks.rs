@@ -64,51 +64,11 @@ fn verifies(secret: &str, signature: &str, body: &str) -> bool {
     hex::encode(mac.finalize().into_bytes()) == v1
 }
 
-async fn bound_owner(app: &TestApp, plate: &str) -> User {
-    let (status, _) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/vehicles",
-            Some(
-                json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                        "owner_id_number": id_number(7), "city_code": "330100"}),
-            ),
-        )
-        .await;
-    assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT);
-    let user = app.user().await;
-    let (status, _) = json(
-        app.post(
-            "/api/v1/vehicles",
-            Some(&user.token),
-            &json!({"plate": plate, "vin_last6": "184847"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    user
-}
-
-async fn violation(app: &TestApp, plate: &str) {
-    let (status, body) = app
-        .sandbox(
-            reqwest::Method::POST,
-            "/sandbox/v1/violations",
-            Some(
-                json!({"city_code": "330100", "plate": plate, "code": "1625",
-                        "occurred_at": "2026-11-20T08:30:00Z", "location": "延安路"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_fails_twice_gets_every_notification_signed_and_in_order() {
     let app = TestApp::spawn().await;
     let plate = "浙A70018";
-    let user = bound_owner(&app, plate).await;
+    let user = app.bound_user(plate, "330100").await;
     let seen = Arc::new(Mutex::new(Seen {
         refuse_first: 2,
         ..Seen::default()
@@ -125,15 +85,13 @@ async fn a_receiver_that_fails_twice_gets_every_notification_signed_and_in_order
     assert_eq!(hook["kinds"], json!([]));
 
     for _ in 0..3 {
-        violation(&app, plate).await;
+        app.record_violation(plate, "330100").await;
     }
     // Every notification of the inbox reaches the receiver, once accepted, in inbox order.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let (inbox, accepted) = loop {
-        let inbox = app.get_json("/api/v1/notifications", &user.token).await;
-        let mut ids: Vec<String> = inbox["data"]
-            .as_array()
-            .unwrap()
+    let (inbox, accepted) = wait_for(Duration::from_secs(20), "3 deliveries taken", || async {
+        let mut ids: Vec<String> = app
+            .inbox(&user)
+            .await
             .iter()
             .map(|n| n["id"].as_str().unwrap().to_owned())
             .collect();
@@ -145,11 +103,12 @@ async fn a_receiver_that_fails_twice_gets_every_notification_signed_and_in_order
         let accepted: Vec<(String, String, String)> =
             requests.iter().skip(refused).cloned().collect();
         if ids.len() == 3 && accepted.len() >= 3 {
-            break (ids, accepted);
+            Ok((ids, accepted))
+        } else {
+            Err(format!("inbox {ids:?}, {} requests", requests.len()))
         }
-        assert!(std::time::Instant::now() < deadline, "{inbox}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let requests = seen.lock().unwrap().requests.clone();
     // The first was refused twice and taken the third time; the others waited behind it.
     assert_eq!(requests[0].0, inbox[0]);

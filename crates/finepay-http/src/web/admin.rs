@@ -26,6 +26,18 @@ const CHART_W: u32 = 360;
 const CHART_H: u32 = 120;
 const BAR_W: u32 = CHART_W / 60;
 
+/// `YYYY-MM-DDTHH:MM` (UTC) as `HH:MM` in Beijing time, the time the page's other figures use.
+fn beijing_minute(utc: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(utc, "%Y-%m-%dT%H:%M")
+        .map(|t| {
+            t.and_utc()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| utc.get(11..).unwrap_or(utc).to_string())
+}
+
 fn bars(overview: &Overview) -> (Vec<Bar>, i64) {
     let most = overview
         .per_minute
@@ -44,7 +56,7 @@ fn bars(overview: &Overview) -> (Vec<Bar>, i64) {
                 x: u32::try_from(i).unwrap_or(0) * BAR_W,
                 y: CHART_H - height,
                 height,
-                minute: m.minute.get(11..).unwrap_or(&m.minute).to_string(),
+                minute: beijing_minute(&m.minute),
                 payments: m.payments,
             }
         })

@@ -19,8 +19,8 @@ pub enum Tamper {
     SetAmount(i64),
 }
 
-/// The header line of a settlement file.
-pub const SETTLEMENT_HEADER: &str = "kind,payment_id,decision_number,amount_fen,at";
+/// The header line of a settlement file (the protocol's).
+pub use finepay_authority::SETTLEMENT_CSV_HEADER as SETTLEMENT_HEADER;
 
 impl SandboxAuthority {
     /// One page of a city's records of payments made on `date`, by payment id after `after`.

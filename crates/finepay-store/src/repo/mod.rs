@@ -19,3 +19,14 @@ pub mod top_ups;
 pub mod users;
 pub mod vehicles;
 pub mod webhooks;
+
+/// The first of each run of rows with the same key (rows sorted by key): one per city, say.
+pub(crate) fn first_of_each<T>(rows: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for row in rows {
+        if out.last().is_none_or(|last| key(last) != key(&row)) {
+            out.push(row);
+        }
+    }
+    out
+}

@@ -138,11 +138,5 @@ pub fn last_per_city(c: &dyn Sql) -> Result<Vec<RunRow>, StoreError> {
         .iter()
         .map(run)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut one_each: Vec<RunRow> = Vec::new();
-    for r in rows {
-        if one_each.last().is_none_or(|l| l.city_code != r.city_code) {
-            one_each.push(r);
-        }
-    }
-    Ok(one_each)
+    Ok(super::first_of_each(rows, |r| r.city_code.as_str()))
 }

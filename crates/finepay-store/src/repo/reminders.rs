@@ -1,7 +1,7 @@
 //! Due-soon and overdue reminders (SPEC §8): the decisions of bound plates that the authorities'
 //! feeds told of, and which reminders went out (each once per decision, user and kind).
 
-use crate::{params, Sql, StoreError};
+use crate::{params, Row, Sql, StoreError};
 
 /// A decision a reminder may be due for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,6 +10,15 @@ pub struct WatchedDecision {
     pub city_code: String,
     pub plate: String,
     pub due_on: String,
+}
+
+fn watched(r: &Row) -> Result<WatchedDecision, StoreError> {
+    Ok(WatchedDecision {
+        decision_number: r.text("decision_number")?,
+        city_code: r.text("city_code")?,
+        plate: r.text("plate")?,
+        due_on: r.text("due_on")?,
+    })
 }
 
 /// Keeps (or refreshes) a decision of a bound plate as its feed tells of it.
@@ -59,15 +68,8 @@ pub fn unpaid_due_by(c: &dyn Sql, until: &str) -> Result<Vec<WatchedDecision>, S
          ORDER BY w.due_on, w.decision_number",
         params![until],
     )?
-    .into_iter()
-    .map(|r| {
-        Ok(WatchedDecision {
-            decision_number: r.text("decision_number")?,
-            city_code: r.text("city_code")?,
-            plate: r.text("plate")?,
-            due_on: r.text("due_on")?,
-        })
-    })
+    .iter()
+    .map(watched)
     .collect()
 }
 
@@ -78,15 +80,8 @@ pub fn unpaid_of_plate(c: &dyn Sql, plate: &str) -> Result<Vec<WatchedDecision>,
          WHERE plate = $1 AND status = 'unpaid' ORDER BY due_on, decision_number",
         params![plate],
     )?
-    .into_iter()
-    .map(|r| {
-        Ok(WatchedDecision {
-            decision_number: r.text("decision_number")?,
-            city_code: r.text("city_code")?,
-            plate: r.text("plate")?,
-            due_on: r.text("due_on")?,
-        })
-    })
+    .iter()
+    .map(watched)
     .collect()
 }
 

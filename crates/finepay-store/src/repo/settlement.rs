@@ -295,11 +295,5 @@ pub fn last_per_city(c: &dyn Sql) -> Result<Vec<BatchRow>, StoreError> {
         .iter()
         .map(batch)
         .collect::<Result<Vec<_>, _>>()?;
-    let mut one_each: Vec<BatchRow> = Vec::new();
-    for b in rows {
-        if one_each.last().is_none_or(|l| l.city_code != b.city_code) {
-            one_each.push(b);
-        }
-    }
-    Ok(one_each)
+    Ok(super::first_of_each(rows, |r| r.city_code.as_str()))
 }

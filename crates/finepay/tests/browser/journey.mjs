@@ -335,6 +335,14 @@ async function live(browser) {
   check(await page.evaluate(() => window.__stayed === true), "the notification arrived without a reload");
   check((await page.locator("[data-notification]").count()) > before, "a new notification is in the inbox");
   await look(page, "inbox-live");
+  // Rendered afresh, the unread ones offer "Mark all as read"; it empties the unread count.
+  await page.reload();
+  await look(page, "inbox-unread");
+  await page.getByRole("button", { name: "Mark all as read", exact: true }).click();
+  await page.waitForURL(BASE + "/notifications");
+  check(await page.getByRole("button", { name: "Mark all as read", exact: true }).count() === 0, "nothing is unread after marking all read");
+  const unread = await api("GET", "/api/v1/notifications", user.token);
+  check(unread.body.unread === 0, `unread after mark all: ${unread.body.unread}`);
 
   await payLink.first().click();
   await page.waitForURL(new RegExp(`/fines/${d.decision_number}$`));
@@ -543,11 +551,13 @@ async function admin(browser) {
   check(paid.status === 201, `paid: ${paid.status} ${JSON.stringify(paid.body)}`);
   const operator = { phone: process.env.FINEPAY_OPERATOR_PHONE, password: process.env.FINEPAY_OPERATOR_PASSWORD };
   // The authority confirms within seconds; the page then shows nothing pending for Beijing.
-  for (let i = 0; i < 100; i++) {
+  let confirmed = false;
+  for (let i = 0; i < 200 && !confirmed; i++) {
     const p = await api("GET", `/api/v1/payments/${paid.body.id}`, citizen.token);
-    if (p.body.authority_status === "confirmed") break;
-    await new Promise((r) => setTimeout(r, 100));
+    confirmed = p.body.authority_status === "confirmed";
+    if (!confirmed) await new Promise((r) => setTimeout(r, 50));
   }
+  check(confirmed, "the authority confirms the payment within 10 s");
   const opToken = (await sessionOf(operator)).token;
   const date = shanghaiDate(paid.body.created_at);
   const settled = await api("POST", "/api/v1/admin/settlements", opToken, { city_code: "110000", date });

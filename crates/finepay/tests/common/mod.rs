@@ -277,20 +277,7 @@ impl TestApp {
     /// Registers a vehicle, records a red-light violation (1625) and issues a decision served
     /// `days_ago` days ago. Returns the decision number.
     pub async fn decision(&self, plate: &str, city: &str, days_ago: i64) -> String {
-        let (status, body) = self
-            .sandbox(
-                reqwest::Method::POST,
-                "/sandbox/v1/vehicles",
-                Some(
-                    json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
-                            "owner_id_number": id_number(7), "city_code": city}),
-                ),
-            )
-            .await;
-        assert!(
-            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
-            "{status} {body}"
-        );
+        self.register_vehicle(plate, city).await;
         let (status, v) = self
             .sandbox(
                 reqwest::Method::POST,
@@ -509,4 +496,137 @@ pub fn serve_process(
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Polls `check` every 50 ms until it answers `Some`, and fails the test, naming `what` and the
+/// last thing seen, when `within` passes first: a wait for a condition, never for a time.
+pub async fn wait_for<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+impl TestApp {
+    /// Puts `plate` in `city`'s vehicle register (the VIN ends 184847) if it is not there yet.
+    pub async fn register_vehicle(&self, plate: &str, city: &str) {
+        let (status, body) = self
+            .sandbox(
+                reqwest::Method::POST,
+                "/sandbox/v1/vehicles",
+                Some(
+                    json!({"plate": plate, "vin": "LSVAM4187C2184847", "owner_name": "王小明",
+                            "owner_id_number": id_number(7), "city_code": city}),
+                ),
+            )
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status} {body}"
+        );
+    }
+
+    /// A new user who bound `plate` of `city` (registered first).
+    pub async fn bound_user(&self, plate: &str, city: &str) -> User {
+        self.register_vehicle(plate, city).await;
+        let user = self.user().await;
+        let (status, body) = json(
+            self.post(
+                "/api/v1/vehicles",
+                Some(&user.token),
+                &json!({"plate": plate, "vin_last6": "184847"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        user
+    }
+
+    /// The authority records a red-light violation of `plate` in `city`.
+    pub async fn record_violation(&self, plate: &str, city: &str) {
+        let (status, body) = self
+            .sandbox(
+                reqwest::Method::POST,
+                "/sandbox/v1/violations",
+                Some(json!({"city_code": city, "plate": plate, "code": "1625",
+                            "occurred_at": "2026-11-20T08:30:00Z", "location": "人民路"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    /// The user's inbox (up to 200), newest first.
+    pub async fn inbox(&self, user: &User) -> Vec<Value> {
+        self.get_json("/api/v1/notifications?limit=200", &user.token)
+            .await["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+/// One server-sent event: (id, event, data).
+pub type SseEvent = (String, String, String);
+
+/// Reads a stream's events as they come, keeping what arrived past the last whole event.
+pub struct Sse {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl Sse {
+    /// `GET {url}/api/v1/notifications/stream` as `token`, resuming after `last_event_id`.
+    pub async fn open(http: &Client, url: &str, token: &str, last_event_id: Option<&str>) -> Sse {
+        let mut req = http
+            .get(format!("{url}/api/v1/notifications/stream"))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        Sse {
+            body: Box::pin(res.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (keep-alive comments skipped), within 10 s.
+    pub async fn next(&mut self) -> SseEvent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_owned())
+                };
+                if let (Some(id), Some(event), Some(data)) =
+                    (field("id:"), field("event:"), field("data:"))
+                {
+                    return (id, event, data);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut self.body))
+                .await
+                .expect("no event within 10 s")
+                .expect("the stream ended")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }
